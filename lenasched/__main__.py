@@ -1,0 +1,7 @@
+"""``python -m lenasched``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

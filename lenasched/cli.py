@@ -1,0 +1,252 @@
+"""The ``lenasched`` command line. Only this module prints; heavy imports happen per command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import LenaschedError
+
+__all__ = ["main"]
+
+DEFAULT_OPEN_CYCLES = 6
+
+
+class UsageError(LenaschedError):
+    """Bad command-line input (a date that does not parse, a negative BSA...)."""
+
+
+def _date(text: str) -> date:
+    from dateutil.parser import isoparse
+
+    try:
+        return isoparse(text).date() if "T" in text else isoparse(text[:10]).date() if len(text) == 10 else _bad_date(text)
+    except ValueError:
+        return _bad_date(text)
+
+
+def _bad_date(text: str) -> date:
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-01")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lenasched",
+        description="Lenalidomide dosing protocols as exact, auditable day-by-day calendars.",
+        epilog="It plans and documents; it does not replace clinical judgement.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"lenasched {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="bundled protocols: id, title, setting, citation")
+
+    show = sub.add_parser("show", help="a protocol in words, with the source of every value")
+    show.add_argument("protocol", help="bundled id or path to a YAML file")
+
+    cal = sub.add_parser("calendar", help="expand a protocol into a dated calendar")
+    cal.add_argument("protocol", help="bundled id or path to a YAML file")
+    cal.add_argument("--start", required=True, type=_date, help="date of day 1 (YYYY-MM-DD)")
+    horizon = cal.add_mutually_exclusive_group()
+    horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
+    horizon.add_argument("--until", type=_date, help="last date to show (YYYY-MM-DD)")
+    cal.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    cal.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    body = cal.add_argument_group("patient (for mg/m² and mg/kg doses)")
+    body.add_argument("--bsa", type=_decimal, help="body-surface area in m²")
+    body.add_argument("--height", type=_decimal, help="height in cm (with --weight: BSA is computed)")
+    body.add_argument("--weight", type=_decimal, help="weight in kg")
+    body.add_argument("--bsa-formula", choices=("mosteller", "dubois"), default="mosteller")
+
+    val = sub.add_parser("validate", help="check protocol files; exit 1 if any is invalid")
+    val.add_argument("files", nargs="+", help="YAML files (or bundled ids)")
+    val.add_argument("--strict", action="store_true", help="also require a source or assumption for every value")
+
+    sub.add_parser("schema", help="print the JSON Schema of the protocol format")
+    for name in EXTRA_COMMANDS:
+        _extra(name).register(sub)
+    return parser
+
+
+# Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
+EXTRA_COMMANDS: tuple[str, ...] = ()
+
+
+def _extra(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"lenasched.commands.{name}")
+
+
+def _patient(args: argparse.Namespace) -> Any:
+    if args.bsa is None and args.height is None and args.weight is None:
+        return None
+    if args.height is not None and args.weight is None:
+        raise UsageError("--height needs --weight to compute a BSA")
+    if args.bsa is not None and args.height is not None:
+        raise UsageError("give either --bsa or --height/--weight, not both")
+    from pydantic import ValidationError
+
+    from .patient import Patient
+
+    try:
+        return Patient(bsa_m2=args.bsa, height_cm=args.height, weight_kg=args.weight, bsa_formula=args.bsa_formula)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"patient {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from .atomic import write_atomic
+
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .registry import bundled_ids, get_protocol
+
+    table = Table(title="Bundled protocols", title_justify="left")
+    for name in ("id", "title", "setting", "citation"):
+        table.add_column(name, overflow="fold")
+    for pid in bundled_ids():
+        p = get_protocol(pid)
+        table.add_row(p.id, p.title, p.setting, p.citation.short())
+    Console().print(table)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .describe import describe_protocol
+    from .registry import resolve
+
+    sys.stdout.write(describe_protocol(resolve(args.protocol)))
+    return 0
+
+
+def _cmd_calendar(args: argparse.Namespace) -> int:
+    from .engine import expand
+    from .registry import resolve
+
+    protocol = resolve(args.protocol)
+    cycles, until = args.cycles, args.until
+    if protocol.open_ended and cycles is None and until is None:
+        cycles = DEFAULT_OPEN_CYCLES
+        print(
+            f"note: {protocol.id} continues until progression; showing the first {cycles} cycles "
+            "(use --cycles or --until for more)",
+            file=sys.stderr,
+        )
+    calendar = expand(protocol, args.start, cycles=cycles, until=until, patient=_patient(args))
+    if args.format == "csv":
+        from .formats.csv import to_csv
+
+        _emit(to_csv(calendar), args.output)
+    elif args.format == "json":
+        from .formats.json import to_json
+
+        _emit(to_json(calendar), args.output)
+    else:
+        from rich.console import Console
+
+        from .render.terminal import render_calendar
+
+        if args.output:
+            console = Console(record=True, width=120, file=_Discard(), color_system=None)
+            console.print(render_calendar(calendar))
+            _emit(console.export_text(), args.output)
+        else:
+            Console().print(render_calendar(calendar))
+    return 0
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .registry import resolve
+
+    failed = 0
+    for name in args.files:
+        try:
+            protocol = resolve(name)
+        except LenaschedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        missing = protocol.unsourced() if args.strict else []
+        if missing:
+            failed += 1
+            for path in missing:
+                print(f"error: {name}: {path}: value has no source and is not marked as an assumption", file=sys.stderr)
+            continue
+        assumed = len(protocol.assumptions())
+        print(f"ok: {name} ({protocol.id}; {assumed} assumption(s))")
+    return 1 if failed else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import schema_json
+
+    sys.stdout.write(schema_json())
+    return 0
+
+
+_COMMANDS = {
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "calendar": _cmd_calendar,
+    "validate": _cmd_validate,
+    "schema": _cmd_schema,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command in _COMMANDS:
+            return _COMMANDS[args.command](args)
+        return int(_extra(args.command).run(args))
+    except LenaschedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

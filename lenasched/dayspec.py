@@ -1,0 +1,130 @@
+"""Compact day and cycle selectors: ``"1-21"``, ``"1, 8, 15"``, ``"2-"`` (cycle 2 onwards).
+
+Protocols are written the way papers write them; these parsers turn that text into exact sets
+so the engine never re-interprets strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CycleSet", "format_days", "parse_cycles", "parse_days"]
+
+
+def _parts(value: Any, what: str) -> list[str]:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be numbers or ranges like '1-21', not a boolean")
+    if isinstance(value, int):
+        return [str(value)]
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+    elif isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            parts.extend(_parts(item, what))
+    else:
+        raise ValueError(f"{what} must be a number, a range like '1-21' or a list like '1, 8, 15'")
+    if not parts or any(p == "" for p in parts):
+        raise ValueError(f"{what} has an empty entry in {value!r}")
+    return parts
+
+
+def _bound(text: str, whole: str, what: str) -> int:
+    text = text.strip()
+    if not text.isdigit():
+        raise ValueError(f"{what} entry {whole!r} is not a number or a range like '1-21'")
+    number = int(text)
+    if number < 1:
+        raise ValueError(f"{what} are counted from 1; got {number}")
+    return number
+
+
+def parse_days(value: Any) -> tuple[int, ...]:
+    """Parse a day selector into sorted, unique day numbers (1-based)."""
+    if isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if value and min(value) < 1:
+            raise ValueError(f"days are counted from 1; got {min(value)}")
+        return tuple(sorted(set(value)))
+    days: set[int] = set()
+    for part in _parts(value, "days"):
+        lo_text, sep, hi_text = part.replace("–", "-").partition("-")
+        lo = _bound(lo_text, part, "days")
+        hi = _bound(hi_text, part, "days") if sep else lo
+        if hi < lo:
+            raise ValueError(f"day range {part!r} runs backwards")
+        days.update(range(lo, hi + 1))
+    return tuple(sorted(days))
+
+
+def format_days(days: tuple[int, ...]) -> str:
+    """The shortest range text for a set of days: ``(1, 2, 3, 8)`` -> ``"1-3, 8"``."""
+    out: list[str] = []
+    run_start: int | None = None
+    prev: int | None = None
+    for day in days:
+        if run_start is None:
+            run_start = prev = day
+            continue
+        assert prev is not None
+        if day == prev + 1:
+            prev = day
+            continue
+        out.append(str(run_start) if run_start == prev else f"{run_start}-{prev}")
+        run_start = prev = day
+    if run_start is not None:
+        out.append(str(run_start) if run_start == prev else f"{run_start}-{prev}")
+    return ", ".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSet:
+    """Which cycles of a phase something applies to; ``hi=None`` means "and every later cycle"."""
+
+    ranges: tuple[tuple[int, int | None], ...] = ((1, None),)
+
+    def __contains__(self, cycle: object) -> bool:
+        if not isinstance(cycle, int):
+            return False
+        return any(lo <= cycle and (hi is None or cycle <= hi) for lo, hi in self.ranges)
+
+    @property
+    def first(self) -> int:
+        return min(lo for lo, _ in self.ranges)
+
+    @property
+    def last(self) -> int | None:
+        """The last cycle named, or None when open-ended."""
+        if any(hi is None for _, hi in self.ranges):
+            return None
+        return max(hi for _, hi in self.ranges if hi is not None)
+
+    def __str__(self) -> str:
+        if self.ranges == ((1, None),):
+            return "all"
+        texts = []
+        for lo, hi in self.ranges:
+            texts.append(f"{lo}-" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}"))
+        return ", ".join(texts)
+
+
+def parse_cycles(value: Any) -> CycleSet:
+    """Parse ``"all"``, ``3``, ``"1-6"``, ``"2-"`` or a list of those."""
+    if isinstance(value, CycleSet):
+        return value
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return CycleSet()
+    ranges: list[tuple[int, int | None]] = []
+    for part in _parts(value, "cycles"):
+        lo_text, sep, hi_text = part.replace("–", "-").partition("-")
+        lo = _bound(lo_text, part, "cycles")
+        if not sep:
+            ranges.append((lo, lo))
+        elif hi_text.strip() == "":
+            ranges.append((lo, None))
+        else:
+            hi = _bound(hi_text, part, "cycles")
+            if hi < lo:
+                raise ValueError(f"cycle range {part!r} runs backwards")
+            ranges.append((lo, hi))
+    return CycleSet(tuple(sorted(ranges, key=lambda r: r[0])))

@@ -1,0 +1,97 @@
+"""A protocol in words: what ``lenasched show`` prints, built only from the models."""
+
+from __future__ import annotations
+
+from .dayspec import format_days
+from .doses import format_dose, format_unit
+from .protocol import DrugRegimen, Escalation, Phase, Protocol
+from .sourced import iter_sourced
+
+__all__ = ["describe_escalation", "describe_protocol", "describe_regimen"]
+
+DISCLAIMER = (
+    "lenasched plans and documents schedules from published protocols; it does not replace "
+    "clinical judgement. Check every calendar against the prescription."
+)
+
+
+def describe_escalation(esc: Escalation, unit: str) -> str:
+    u = format_unit(unit)
+    levels = " → ".join(format_dose(x) for x in esc.levels)
+    if esc.every_days is not None:
+        every = esc.every_days.value
+        first = esc.first_step_day.value if esc.first_step_day else 1 + every
+        when = f"first increase on day {first} of the drug's course, then every {every} days"
+    elif esc.every_cycles is not None:
+        every = esc.every_cycles.value
+        first = esc.first_step_cycle.value if esc.first_step_cycle else 1 + every
+        when = f"first increase at cycle {first}, then every {every} cycle(s)"
+    else:
+        assert esc.at is not None
+        when = "increases on " + ", ".join(str(p) for p in esc.at.value)
+    cond = " if tolerated" if esc.conditional_on_tolerance else ""
+    return f"escalating {levels} {u}{cond}; {when}"
+
+
+def describe_regimen(regimen: DrugRegimen, phase: Phase) -> str:
+    u = format_unit(regimen.unit)
+    if regimen.escalation is not None:
+        dose = describe_escalation(regimen.escalation, regimen.unit)
+    else:
+        assert regimen.dose is not None
+        dose = f"{format_dose(regimen.dose.value)} {u}"
+    text = f"{regimen.drug} ({regimen.route}) {dose}, days {format_days(regimen.days.value)}"
+    text += f" of each {phase.cycle_length_days.value}-day cycle"
+    if str(regimen.cycles) != "all":
+        text += f", cycles {regimen.cycles}"
+    for cycle, days in sorted(regimen.cycle_days.items()):
+        text += f"; cycle {cycle}: days {format_days(days.value)}"
+    if regimen.first_cycle_start_day is not None:
+        text += f"; starts on day {regimen.first_cycle_start_day.value} of cycle {regimen.cycles.first}"
+    if regimen.dose_levels is not None:
+        text += "; dose levels " + ", ".join(format_dose(x) for x in regimen.dose_levels.value) + f" {u}"
+    return text
+
+
+def describe_protocol(protocol: Protocol) -> str:
+    """Plain-text description: identity, phases, drugs, and the provenance of every value."""
+    lines = [f"{protocol.id}: {protocol.title}", f"Setting: {protocol.setting}"]
+    lines.append(f"Source: {protocol.citation.short()}")
+    if protocol.citation.pmid or protocol.citation.doi:
+        ids = [f"PMID {protocol.citation.pmid}" if protocol.citation.pmid else "", protocol.citation.doi or ""]
+        lines.append("        " + ", ".join(i for i in ids if i))
+    for key, ref in protocol.references.items():
+        lines.append(f"Reference [{key}]: {ref.short()} — {ref.title}")
+    lines.append("")
+    for phase in protocol.phases:
+        count = "until progression" if phase.until_progression else f"{phase.cycles.value} cycle(s)" if phase.cycles else ""
+        lines.append(f"Phase {phase.name}: {phase.cycle_length_days.value}-day cycles, {count}")
+        for cycle, length in sorted(phase.cycle_lengths.items()):
+            lines.append(f"  cycle {cycle} is {length.value} days long")
+        for regimen in phase.drugs:
+            lines.append("  - " + describe_regimen(regimen, phase))
+        if phase.notes:
+            lines.append(f"  note: {phase.notes.strip()}")
+    if protocol.notes:
+        lines += ["", "Notes: " + protocol.notes.strip()]
+    lines += ["", "Where each value comes from:"]
+    for path, sourced in iter_sourced(protocol):
+        value = sourced.value
+        shown = format_days(value) if path.endswith("days") and isinstance(value, tuple) else _short(value)
+        lines.append(f"  {path} = {shown}: {sourced.provenance()}")
+    assumptions = protocol.assumptions()
+    if assumptions:
+        lines += ["", f"Assumptions ({len(assumptions)}):"]
+        lines += [f"  - {path}: {s.assumption}" for path, s in assumptions]
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: object) -> str:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format_dose(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,1 @@
+"""Machine-readable and printable forms of a ``Calendar``; each reads only the calendar."""

@@ -1,0 +1,36 @@
+"""CSV: one row per drug per administration day (the stable contract; columns are only added)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..calendar import Calendar
+from ..doses import format_dose
+
+__all__ = ["CSV_COLUMNS", "to_csv"]
+
+CSV_COLUMNS = ("date", "study_day", "phase", "cycle", "cycle_day", "drug", "dose", "unit", "dose_mg", "route")
+
+
+def to_csv(calendar: Calendar) -> str:
+    """The calendar as CSV text with ``\\n`` line ends; rest days have no rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for d in calendar.days:
+        writer.writerow(
+            (
+                d.date.isoformat(),
+                d.study_day,
+                d.phase,
+                d.cycle,
+                d.cycle_day,
+                d.drug,
+                format_dose(d.dose),
+                d.unit,
+                format_dose(d.dose_mg),
+                d.route,
+            )
+        )
+    return buffer.getvalue()

@@ -1,0 +1,80 @@
+"""JSON: the CSV rows plus the protocol id, patient, cycle windows and assumptions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..calendar import Calendar
+from ..doses import format_dose
+
+__all__ = ["calendar_dict", "to_json"]
+
+
+def calendar_dict(calendar: Calendar) -> dict[str, Any]:
+    """Plain JSON-ready data; doses are strings so no reader turns 2.5 into a binary float."""
+    protocol = calendar.protocol
+    patient = calendar.patient
+    bsa = patient.bsa if patient is not None else None
+    return {
+        "protocol": protocol.id,
+        "title": protocol.title,
+        "citation": protocol.citation.short(),
+        "start": calendar.start.isoformat(),
+        "end": calendar.end.isoformat(),
+        "patient": None
+        if patient is None
+        else {
+            "bsa_m2": None if bsa is None else format_dose(bsa),
+            "weight_kg": None if patient.weight_kg is None else format_dose(patient.weight_kg),
+        },
+        "days": [
+            {
+                "date": d.date.isoformat(),
+                "study_day": d.study_day,
+                "phase": d.phase,
+                "cycle": d.cycle,
+                "cycle_day": d.cycle_day,
+                "drug": d.drug,
+                "dose": format_dose(d.dose),
+                "unit": d.unit,
+                "dose_mg": format_dose(d.dose_mg),
+                "route": d.route,
+            }
+            for d in calendar.days
+        ],
+        "windows": [
+            {
+                "phase": w.phase,
+                "cycle": w.cycle,
+                "index": w.index,
+                "start": w.start.isoformat(),
+                "end": w.end.isoformat(),
+                "length_days": w.length_days,
+                "complete": w.complete,
+                "on_days": [d.isoformat() for d in w.on_days],
+                "rest_days": [d.isoformat() for d in w.rest_days],
+            }
+            for w in calendar.windows
+        ],
+        "assumptions": [
+            {"field": path, "value": _plain(s.value), "assumption": s.assumption}
+            for path, s in protocol.assumptions()
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format_dose(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def to_json(calendar: Calendar) -> str:
+    return json.dumps(calendar_dict(calendar), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,218 @@
+"""The only YAML reader: safe parsing that keeps line numbers, then model validation.
+
+Parsing and validation errors become ``ProtocolError`` with ``file:line:column``, the field path,
+what was expected and a hint. Floats are read as exact decimals (``2.5`` stays ``Decimal('2.5')``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import ProtocolError
+from .protocol import FieldProblem, Protocol
+
+__all__ = ["load_protocol", "parse_protocol", "protocol_from_dict"]
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 100_000
+
+Marks = dict[tuple[str | int, ...], tuple[int, int]]
+
+
+class _Reader:
+    """Turns a composed YAML node tree into plain Python, remembering each path's position."""
+
+    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
+        self.loader = loader
+        self.source = source
+        self.marks: Marks = {}
+        self.nodes = 0
+
+    def _fail(self, node: yaml.Node, message: str, path: tuple[str | int, ...], hint: str | None = None) -> ProtocolError:
+        return ProtocolError(
+            message,
+            file=self.source,
+            line=node.start_mark.line + 1,
+            column=node.start_mark.column + 1,
+            path=_dotted(path) or None,
+            hint=hint,
+        )
+
+    def read(self, node: yaml.Node, path: tuple[str | int, ...] = ()) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self._fail(node, f"the document expands to more than {MAX_NODES} nodes", path, "remove YAML aliases")
+        self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._scalar(key_node, path)
+                if isinstance(key, (dict, list)) or key is None:
+                    raise self._fail(key_node, "mapping keys must be plain names or numbers", path)
+                if key in out:
+                    raise self._fail(key_node, f"key {key!r} appears twice", (*path, key))
+                self.marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.read(value_node, (*path, key))
+                self.marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.read(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self._fail(node, "expected a plain value here", path)
+        if node.tag == "tag:yaml.org,2002:float":
+            try:
+                return Decimal(node.value.replace("_", ""))
+            except InvalidOperation:
+                raise self._fail(node, f"{node.value!r} is not a number this tool accepts", path) from None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise self._fail(node, str(exc).splitlines()[0], path) from None
+
+
+def parse_protocol(text: str, source: str = "<string>") -> Protocol:
+    """Parse and validate protocol YAML text; ``source`` names it in error messages."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise ProtocolError(
+                f"not valid YAML: {exc.problem or exc.context}",
+                file=source,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+                hint="check indentation and quoting near this position",
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ProtocolError(f"not valid YAML: {exc}", file=source) from None
+        if node is None:
+            raise ProtocolError("the file is empty", file=source, hint="start with `schema_version: 1`")
+        reader = _Reader(loader, source)
+        data = reader.read(node)
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ProtocolError("a protocol file must be a mapping of fields", file=source, line=1, column=1)
+    return _validate(data, source, reader.marks)
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read a protocol YAML file."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_BYTES:
+            raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=str(file))
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError("no such file", file=str(file)) from None
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"not UTF-8 text ({exc.reason})", file=str(file)) from None
+    except OSError as exc:
+        raise ProtocolError(f"cannot read the file: {exc.strerror}", file=str(file)) from None
+    return parse_protocol(text, str(file))
+
+
+def protocol_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Protocol:
+    """Validate an in-memory definition (no line numbers to report)."""
+    return _validate(dict(data), source, {})
+
+
+def _validate(data: dict[str, Any], source: str, marks: Marks) -> Protocol:
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        raise _to_protocol_error(exc, source, marks, data) from None
+
+
+def _to_protocol_error(exc: ValidationError, source: str, marks: Marks, data: Any) -> ProtocolError:
+    errors = exc.errors()
+    # A misspelt key shows up twice (unknown + missing); the unknown one carries the useful hint.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = _clean_loc(error["loc"])
+    message = error["msg"]
+    hint: str | None = None
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldProblem):
+        loc = (*loc, *cause.path)
+        message, hint = cause.message, cause.hint
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if error["type"] == "extra_forbidden":
+        key = loc[-1]
+        fields = _fields_at(loc[:-1], data)
+        close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
+        message = f"unknown field {key!r}"
+        hint = f"did you mean `{close[0]}`?" if close else ("allowed here: " + ", ".join(fields) if fields else None)
+    elif error["type"] == "missing":
+        message = f"required field {loc[-1]!r} is missing"
+    elif error["type"] == "literal_error" and loc == ("schema_version",):
+        hint = "this tool reads schema_version 1"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s))"
+    line, column = _position(loc, marks)
+    return ProtocolError(message, file=source, line=line, column=column, path=_dotted(loc) or None, hint=hint)
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop pydantic's internal steps (union branches, 'value' of a bare Sourced...) from a location."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (part.startswith("function-") or "[" in part or part in ("Sourced", "dict")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _position(loc: tuple[str | int, ...], marks: Marks) -> tuple[int | None, int | None]:
+    for n in range(len(loc), -1, -1):
+        key = loc[:n]
+        if key in marks:
+            return marks[key]
+        if n and loc[n - 1] == "value" and loc[: n - 1] in marks:
+            return marks[loc[: n - 1]]
+    return None, None
+
+
+def _fields_at(loc: tuple[str | int, ...], data: Any) -> list[str]:
+    """Names a model at ``loc`` accepts, found by walking the models alongside the data."""
+    model: type[BaseModel] | None = Protocol
+    for part in loc:
+        if model is None:
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue
+        model = _inner_model(field.annotation)
+    return sorted(model.model_fields) if model else []
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path)

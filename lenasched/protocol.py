@@ -1,0 +1,431 @@
+"""The protocol format, version 1: frozen pydantic models that validate themselves.
+
+Vocabulary (see docs/architecture.md): a **Protocol** is a sequence of **Phases**; a phase repeats
+**Cycles** of a fixed length; in each cycle every **Drug regimen** has an on-**Window** (the days
+it is given); the engine turns that into **Dose days**. Models know no YAML and no dates.
+"""
+
+from __future__ import annotations
+
+import difflib
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from .dayspec import CycleSet, format_days, parse_cycles, parse_days
+from .sourced import Sourced, iter_sourced
+
+__all__ = [
+    "CycleDay",
+    "DoseUnit",
+    "DrugRegimen",
+    "Escalation",
+    "FieldProblem",
+    "Phase",
+    "Protocol",
+    "Reference",
+]
+
+SCHEMA_VERSION = 1
+
+_SELECTOR_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d*\s*)?(\s*,\s*\d+\s*(-\s*\d*\s*)?)*$"},
+        {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}},
+    ]
+}
+
+DaySet = Annotated[
+    tuple[int, ...],
+    BeforeValidator(parse_days),
+    PlainSerializer(format_days, return_type=str),
+    WithJsonSchema(_SELECTOR_SCHEMA),
+]
+Cycles = Annotated[
+    CycleSet,
+    BeforeValidator(parse_cycles),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"anyOf": [{"const": "all"}, *_SELECTOR_SCHEMA["anyOf"]]}),
+]
+PositiveDose = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=4)]
+DoseUnit = Literal["mg", "mg/m2", "mg/kg"]
+Route = Literal["oral", "iv", "sc"]
+
+_UNIT_ALIASES = {"mg/m²": "mg/m2", "mg/m^2": "mg/m2", "mg/sqm": "mg/m2", "mg / m2": "mg/m2"}
+
+
+class FieldProblem(ValueError):
+    """Raised inside validators; ``path`` points below the model being validated."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.hint = hint
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reference(_Frozen):
+    """A publication or registry record that values can cite."""
+
+    authors: list[str] = Field(default_factory=list, description="'Surname Initials', first authors first.")
+    title: str
+    journal: str | None = None
+    year: int | None = Field(default=None, ge=1950, le=2100)
+    volume: str | None = None
+    pages: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    registry: str | None = Field(default=None, description="Trial registry id, e.g. NCT00535873.")
+    url: str | None = None
+    note: str | None = None
+
+    def short(self) -> str:
+        """'Badoux XC et al. Blood 2011' style citation."""
+        who = self.authors[0] + (" et al." if len(self.authors) > 1 else "") if self.authors else ""
+        bits = [b for b in (who, self.journal, str(self.year) if self.year else None) if b]
+        text = " ".join(bits) if bits else self.title
+        if self.registry:
+            text += f" ({self.registry})"
+        return text
+
+
+class CycleDay(_Frozen):
+    """A named day of a phase: day ``day`` of cycle ``cycle``."""
+
+    cycle: int = Field(ge=1)
+    day: int = Field(ge=1)
+
+    def __str__(self) -> str:
+        return f"cycle {self.cycle} day {self.day}"
+
+
+class Escalation(_Frozen):
+    """Intra-patient dose escalation: where it starts, how it steps, when, and where it stops.
+
+    Either ``start``/``step``/``cap`` (equal steps) or ``sequence`` (the doses in order).
+    Timing is one of ``every_days`` (counted from the drug's first dose in the phase; the first
+    increase on ``first_step_day``), ``every_cycles`` (from ``first_step_cycle``), or ``at``
+    (one named cycle day per increase).
+    """
+
+    start: Sourced[PositiveDose] | None = None
+    step: Sourced[Decimal] | None = None
+    cap: Sourced[PositiveDose] | None = Field(default=None, description="Target dose; never exceeded.")
+    sequence: Sourced[list[PositiveDose]] | None = Field(
+        default=None, description="Doses in escalation order, first = start, last = cap."
+    )
+    every_days: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    first_step_day: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
+        default=None, description="Day of the drug's course (1 = first dose) of the first increase; default 1 + every_days."
+    )
+    every_cycles: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    first_step_cycle: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
+        default=None, description="Cycle of the first increase; default 1 + every_cycles."
+    )
+    at: Sourced[list[CycleDay]] | None = Field(default=None, description="One cycle day per increase, in order.")
+    conditional_on_tolerance: bool = Field(
+        default=True, description="Increase only if the previous dose was tolerated (the calendar plans the increase)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Escalation:
+        stepped = [n for n in ("start", "step", "cap") if getattr(self, n) is not None]
+        if self.sequence is not None and stepped:
+            raise FieldProblem(
+                "give either start/step/cap or sequence, not both", (stepped[0],), "drop one of the two forms"
+            )
+        if self.sequence is None and len(stepped) != 3:
+            missing = sorted({"start", "step", "cap"} - set(stepped))
+            raise FieldProblem(
+                f"escalation needs start, step and cap (missing: {', '.join(missing)})",
+                (),
+                "or give `sequence: [2.5, 5, 10]`",
+            )
+        timing = [n for n in ("every_days", "every_cycles", "at") if getattr(self, n) is not None]
+        if len(timing) != 1:
+            raise FieldProblem(
+                "escalation needs exactly one timing: every_days, every_cycles or at"
+                + (f" (got {', '.join(timing)})" if timing else ""),
+                (timing[1],) if len(timing) > 1 else (),
+                "e.g. `every_days: 28`",
+            )
+        if self.first_step_day is not None and self.every_days is None:
+            raise FieldProblem("first_step_day goes with every_days", ("first_step_day",))
+        if self.first_step_cycle is not None and self.every_cycles is None:
+            raise FieldProblem("first_step_cycle goes with every_cycles", ("first_step_cycle",))
+        if self.sequence is not None:
+            seq = self.sequence.value
+            if len(seq) < 2:
+                raise FieldProblem("a sequence needs at least two doses", ("sequence",))
+            if any(b <= a for a, b in zip(seq, seq[1:])):
+                raise FieldProblem("sequence doses must increase", ("sequence",))
+        else:
+            assert self.start and self.step and self.cap
+            start, step, cap = self.start.value, self.step.value, self.cap.value
+            if start > cap:
+                raise FieldProblem(f"start dose {start} is above the cap {cap}", ("start",))
+            if step <= 0:
+                raise FieldProblem(f"a step of {step} never reaches the cap {cap}", ("step",), "use a positive step")
+            if (cap - start) % step != 0:
+                last = start + ((cap - start) // step) * step
+                raise FieldProblem(
+                    f"steps of {step} from {start} never land on the cap {cap} "
+                    f"(they go {last} then {last + step}, overshooting it)",
+                    ("step",),
+                    "make (cap - start) a multiple of step",
+                )
+        if self.at is not None and len(self.at.value) < len(self.levels) - 1:
+            raise FieldProblem(
+                f"{len(self.levels) - 1} increases are needed to reach the cap, "
+                f"but `at` names only {len(self.at.value)} day(s): the schedule never reaches the cap",
+                ("at",),
+            )
+        return self
+
+    @property
+    def levels(self) -> tuple[Decimal, ...]:
+        """Every dose on the way up, start first, cap last."""
+        if self.sequence is not None:
+            return tuple(self.sequence.value)
+        assert self.start and self.step and self.cap
+        out = [self.start.value]
+        while out[-1] < self.cap.value:
+            out.append(out[-1] + self.step.value)
+        return tuple(out)
+
+    @property
+    def start_dose(self) -> Decimal:
+        return self.levels[0]
+
+    @property
+    def cap_dose(self) -> Decimal:
+        return self.levels[-1]
+
+
+class DrugRegimen(_Frozen):
+    """One drug within a phase: its dose (fixed or escalating), its window in each cycle."""
+
+    drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
+    route: Route = "oral"
+    unit: DoseUnit = "mg"
+    dose: Sourced[PositiveDose] | None = Field(default=None, description="Fixed dose per administration day.")
+    escalation: Escalation | None = None
+    days: Sourced[DaySet] = Field(description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'.")
+    cycles: Cycles = Field(default_factory=CycleSet, description="Cycles of the phase it applies to: 'all', '2-', '1-6'.")
+    cycle_days: dict[int, Sourced[DaySet]] = Field(
+        default_factory=dict, description="Per-cycle exceptions to `days`, keyed by cycle number."
+    )
+    first_cycle_start_day: Sourced[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None, description="In the first cycle it applies to, the drug starts on this day (e.g. 9)."
+    )
+    cap: Sourced[PositiveDose] | None = Field(default=None, description="Highest dose allowed per day.")
+    dose_levels: Sourced[list[PositiveDose]] | None = Field(
+        default=None, description="Dose-reduction ladder, e.g. [25, 20, 15, 10, 5, 2.5]."
+    )
+    notes: str | None = None
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit_alias(cls, value: Any) -> Any:
+        return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> DrugRegimen:
+        if (self.dose is None) == (self.escalation is None):
+            raise FieldProblem(
+                "give exactly one of `dose` (fixed) or `escalation`",
+                ("dose",) if self.dose is not None else (),
+                "a fixed dose is `dose: 10`",
+            )
+        cap = self.max_dose
+        for level in self.planned_doses:
+            if level > cap:
+                where = ("dose",) if self.dose is not None else ("escalation",)
+                raise FieldProblem(f"dose {level} {self.unit} is above the cap {cap} {self.unit}", where)
+        if self.dose_levels is not None:
+            ladder = self.dose_levels.value
+            above = [d for d in ladder if d > cap]
+            if above:
+                raise FieldProblem(f"dose level {above[0]} {self.unit} is above the cap {cap}", ("dose_levels",))
+            missing = [d for d in self.planned_doses if d not in ladder]
+            if missing:
+                raise FieldProblem(
+                    f"planned dose {missing[0]} {self.unit} is not one of the dose levels", ("dose_levels",)
+                )
+        for cycle in self.cycle_days:
+            if cycle not in self.cycles:
+                raise FieldProblem(f"cycle {cycle} is not among this drug's cycles ({self.cycles})", ("cycle_days", cycle))
+        if self.first_cycle_start_day is not None:
+            first = self.days_in(self.cycles.first, offset=False)
+            if not any(d >= self.first_cycle_start_day.value for d in first):
+                raise FieldProblem(
+                    f"day {self.first_cycle_start_day.value} is after the last day of the window", ("first_cycle_start_day",)
+                )
+        return self
+
+    @property
+    def planned_doses(self) -> tuple[Decimal, ...]:
+        if self.escalation is not None:
+            return self.escalation.levels
+        assert self.dose is not None
+        return (self.dose.value,)
+
+    @property
+    def max_dose(self) -> Decimal:
+        """The cap: the stated one, else the escalation target, else the fixed dose."""
+        if self.cap is not None:
+            return self.cap.value
+        return max(self.planned_doses)
+
+    def days_in(self, cycle: int, *, offset: bool = True) -> tuple[int, ...]:
+        """Cycle days this drug is given in ``cycle`` (1-based, within its phase)."""
+        if cycle not in self.cycles:
+            return ()
+        days = self.cycle_days[cycle].value if cycle in self.cycle_days else self.days.value
+        if offset and self.first_cycle_start_day is not None and cycle == self.cycles.first:
+            days = tuple(d for d in days if d >= self.first_cycle_start_day.value)
+        return days
+
+
+class Phase(_Frozen):
+    """A run of cycles of one length (induction, consolidation, maintenance...)."""
+
+    name: str = Field(min_length=1)
+    cycle_length_days: Sourced[Annotated[int, Field(ge=1, le=366)]]
+    cycles: Sourced[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None, description="Number of cycles; omit and set `until_progression: true` for open-ended."
+    )
+    until_progression: bool = Field(default=False, description="Open-ended: expanded up to the caller's horizon.")
+    cycle_lengths: dict[int, Sourced[Annotated[int, Field(ge=1, le=366)]]] = Field(
+        default_factory=dict, description="Per-cycle exceptions to the cycle length, e.g. {1: 35}."
+    )
+    drugs: list[DrugRegimen] = Field(min_length=1)
+    notes: str | None = None
+
+    def length_of(self, cycle: int) -> int:
+        if cycle in self.cycle_lengths:
+            return self.cycle_lengths[cycle].value
+        return self.cycle_length_days.value
+
+    @model_validator(mode="after")
+    def _check(self) -> Phase:
+        if (self.cycles is not None) == self.until_progression:
+            raise FieldProblem(
+                "say how long the phase lasts: either `cycles: N` or `until_progression: true`",
+                ("cycles",) if self.cycles is not None else (),
+            )
+        for cycle in self.cycle_lengths:
+            if self.cycles is not None and cycle > self.cycles.value:
+                raise FieldProblem(
+                    f"cycle {cycle} does not exist (the phase has {self.cycles.value} cycles)", ("cycle_lengths", cycle)
+                )
+        names = [d.drug for d in self.drugs]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldProblem(f"drug {name!r} is listed twice in this phase", ("drugs", i, "drug"))
+        last = self.cycles.value if self.cycles is not None else None
+        probe = sorted(set(self.cycle_lengths) | {max(self.cycle_lengths, default=0) + 1, 1})
+        for i, regimen in enumerate(self.drugs):
+            if last is not None and regimen.cycles.first > last:
+                raise FieldProblem(
+                    f"cycles {regimen.cycles} are beyond the phase's {last} cycles", ("drugs", i, "cycles")
+                )
+            for cycle in [*probe, *regimen.cycle_days, regimen.cycles.first]:
+                if last is not None and cycle > last:
+                    continue
+                days = regimen.days_in(cycle, offset=False)
+                length = self.length_of(cycle)
+                if days and days[-1] > length:
+                    where: tuple[str | int, ...] = (
+                        ("drugs", i, "cycle_days", cycle) if cycle in regimen.cycle_days else ("drugs", i, "days")
+                    )
+                    raise FieldProblem(
+                        f"{regimen.drug} days {format_days(days)} fall outside cycle {cycle}, "
+                        f"which is {length} days long",
+                        where,
+                        f"an on-window cannot be longer than its cycle; use days within 1-{length}",
+                    )
+        return self
+
+
+class Protocol(_Frozen):
+    """A dosing protocol: identity, evidence and phases. Validated on construction."""
+
+    schema_version: Literal[1] = Field(description="Format version; this is version 1.")
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="firstauthor-year[-tag], lower case.")
+    title: str = Field(min_length=1)
+    setting: str = Field(min_length=1, description="e.g. 'relapsed/refractory CLL', 'untreated CLL'.")
+    citation: Reference = Field(description="The primary publication; cite it in values as `source: primary`.")
+    references: dict[str, Reference] = Field(default_factory=dict, description="Further sources, by key.")
+    notes: str | None = None
+    phases: list[Phase] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Protocol:
+        for i, phase in enumerate(self.phases[:-1]):
+            if phase.until_progression:
+                raise FieldProblem(
+                    f"phase {phase.name!r} runs until progression, so no phase can follow it",
+                    ("phases", i, "until_progression"),
+                )
+        names = [p.name for p in self.phases]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldProblem(f"phase name {name!r} is used twice", ("phases", i, "name"))
+        known = ["primary", *self.references]
+        for path, sourced in iter_sourced(self):
+            if sourced.source is not None and sourced.source not in known:
+                close = difflib.get_close_matches(sourced.source, known, n=1)
+                raise FieldProblem(
+                    f"source {sourced.source!r} is not a reference key (known: {', '.join(known)})",
+                    (*_split(path), "source"),
+                    f"did you mean {close[0]!r}?" if close else "add it under `references:`",
+                )
+        return self
+
+    @property
+    def open_ended(self) -> bool:
+        return self.phases[-1].until_progression
+
+    @property
+    def total_cycles(self) -> int | None:
+        """Cycles across all phases, or None when the last phase runs until progression."""
+        if self.open_ended:
+            return None
+        return sum(p.cycles.value for p in self.phases if p.cycles is not None)
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        """Every drug name, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for phase in self.phases:
+            for regimen in phase.drugs:
+                seen.setdefault(regimen.drug, None)
+        return tuple(seen)
+
+    def assumptions(self) -> list[tuple[str, Sourced[Any]]]:
+        """Every value marked as an assumption, with its field path."""
+        return [(path, s) for path, s in iter_sourced(self) if s.is_assumption]
+
+    def unsourced(self) -> list[str]:
+        """Field paths of values that state neither a source nor an assumption."""
+        return [path for path, s in iter_sourced(self) if not s.is_sourced]
+
+
+def _split(path: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in path.split("."))

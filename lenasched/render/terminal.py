@@ -1,0 +1,137 @@
+"""The terminal calendar: a month grid per month, a per-cycle summary, assumptions, disclaimer."""
+
+from __future__ import annotations
+
+import calendar as _cal
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..calendar import Calendar, CycleWindow
+from ..describe import DISCLAIMER
+from ..doses import format_dose, format_unit
+
+__all__ = ["render_calendar", "drug_labels"]
+
+PRIMARY = "lenalidomide"
+
+
+def drug_labels(drugs: tuple[str, ...]) -> dict[str, str]:
+    """Short, unique labels for the grid ('L' for lenalidomide, 'Rit', 'Flu', ...)."""
+    labels: dict[str, str] = {}
+    for drug in drugs:
+        size = 1 if drug == PRIMARY else 3
+        label = drug[:size].capitalize()
+        while label in labels.values() and size < len(drug):
+            size += 1
+            label = drug[:size].capitalize()
+        labels[drug] = label
+    return labels
+
+
+def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _cell(cal: Calendar, day: date, labels: dict[str, str], window: CycleWindow | None) -> Text:
+    text = Text(f"{day.day:>2}", style="bold" if window is not None else "dim")
+    if window is not None and day == window.start:
+        text.append(f" C{window.index}", style="cyan")
+    given = cal.on(day)
+    if window is None:
+        return text
+    if not given:
+        text.append("\nrest", style="dim italic")
+        return text
+    for dose in given:
+        if dose.drug == PRIMARY:
+            text.append(f"\n{format_dose(dose.dose)} mg", style="bold green")
+        else:
+            text.append(f"\n{labels[dose.drug]} {format_dose(dose.dose_mg)}", style="magenta")
+    return text
+
+
+def _month_table(cal: Calendar, year: int, month: int, labels: dict[str, str]) -> Table:
+    table = Table(title=f"{_cal.month_name[month]} {year}", show_lines=True, expand=False, title_justify="left")
+    for name in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
+        table.add_column(name, justify="left", min_width=8, no_wrap=True)
+    for week in _cal.Calendar(firstweekday=0).monthdatescalendar(year, month):
+        cells: list[RenderableType] = []
+        for day in week:
+            if day.month != month:
+                cells.append(Text(""))
+                continue
+            cells.append(_cell(cal, day, labels, cal.window_of(day)))
+        table.add_row(*cells)
+    return table
+
+
+def _summary(cal: Calendar) -> Table:
+    table = Table(title="Cycles", title_justify="left")
+    for name in ("cycle", "phase", "start", "end", "dosing days", "daily dose(s)", "total"):
+        table.add_column(name, justify="right" if name in ("cycle", "dosing days", "total") else "left")
+    for window in cal.windows:
+        rows = cal.between(window.start, window.end)
+        doses: list[str] = []
+        totals: list[str] = []
+        dosing_days = 0
+        for drug in cal.drugs:
+            mine = [r for r in rows if r.drug == drug]
+            if not mine:
+                continue
+            if drug == PRIMARY:
+                dosing_days = len(mine)
+            levels: list[Decimal] = []
+            for r in mine:
+                if not levels or levels[-1] != r.dose:
+                    levels.append(r.dose)
+            unit = format_unit(mine[0].unit)
+            doses.append(f"{drug}: " + " → ".join(format_dose(x) for x in levels) + f" {unit}")
+            totals.append(f"{format_dose(sum((r.dose_mg for r in mine), Decimal(0)))} mg")
+        label = f"{window.index}" + ("" if window.complete else " (part)")
+        table.add_row(
+            label,
+            f"{window.phase} {window.cycle}",
+            window.start.isoformat(),
+            window.end.isoformat(),
+            str(dosing_days),
+            "\n".join(doses) or "—",
+            "\n".join(totals) or "—",
+        )
+    return table
+
+
+def render_calendar(cal: Calendar) -> Group:
+    """Everything ``lenasched calendar`` shows, as one rich renderable."""
+    protocol = cal.protocol
+    labels = drug_labels(cal.drugs)
+    parts: list[RenderableType] = [
+        Text(f"{protocol.title}", style="bold"),
+        Text(f"{protocol.id} · {protocol.citation.short()} · start {cal.start.isoformat()}"),
+    ]
+    if cal.patient is not None and cal.patient.describe():
+        parts.append(Text(f"Patient: {cal.patient.describe()}"))
+    legend = ", ".join(
+        f"{label} = {drug}" + (" (mg)" if drug != PRIMARY else "") for drug, label in labels.items() if drug != PRIMARY
+    )
+    parts.append(Text("Each day: lenalidomide dose in mg; 'rest' = no drug that day" + (f"; {legend}" if legend else "")))
+    last = cal.windows[-1].end if cal.windows else cal.start
+    for year, month in _months(cal.start, last):
+        parts.append(_month_table(cal, year, month, labels))
+    parts.append(_summary(cal))
+    for drug in cal.drugs:
+        parts.append(Text(f"Total {drug}: {format_dose(cal.total_mg(drug))} mg"))
+    assumptions = protocol.assumptions()
+    if assumptions:
+        parts.append(Text(f"Assumptions in this protocol ({len(assumptions)}; `lenasched show {protocol.id}` for all sources):", style="yellow"))
+        for path, s in assumptions:
+            parts.append(Text(f"  - {path}: {s.assumption}", style="yellow"))
+    parts.append(Text(DISCLAIMER, style="italic"))
+    return Group(*parts)

@@ -1,0 +1,83 @@
+"""Provenance for every number: a value together with where it came from.
+
+A protocol file may write a bare value (``28``) or a sourced one
+(``{value: 28, source: primary, detail: "Methods"}`` / ``{value: 28, assumption: "why"}``).
+Bundled protocols must source every value; a test and ``lenasched validate --strict`` check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Sourced", "iter_sourced"]
+
+T = TypeVar("T")
+
+
+class Sourced(BaseModel, Generic[T]):
+    """A value and its provenance: a reference key (``source``) or a stated ``assumption``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: T
+    source: str | None = Field(
+        default=None, description="Key of the reference the value comes from: 'primary' or a key of `references`."
+    )
+    detail: str | None = Field(default=None, description="Where in the source, or a short quote.")
+    assumption: str | None = Field(
+        default=None, description="Set when no source states the value: why this value was assumed."
+    )
+    differs_from_review: str | None = Field(
+        default=None, description="What the review says where the primary source says otherwise."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_value(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "value" in data:
+            return data
+        return {"value": data}
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.assumption is not None
+
+    @property
+    def is_sourced(self) -> bool:
+        return self.source is not None or self.assumption is not None
+
+    def provenance(self) -> str:
+        """One line saying where the value came from, for ``show`` and calendars."""
+        if self.assumption is not None:
+            text = f"ASSUMPTION: {self.assumption}"
+            if self.source:
+                text += f" [{self.source}]"
+            return text
+        if self.source is None:
+            return "unsourced"
+        text = self.source + (f" ({self.detail})" if self.detail else "")
+        if self.differs_from_review:
+            text += f"; differs from the review: {self.differs_from_review}"
+        return text
+
+
+def iter_sourced(model: BaseModel, path: str = "") -> Iterator[tuple[str, Sourced[Any]]]:
+    """Every ``Sourced`` value inside a model tree, with its dotted field path (in file order)."""
+    for name in type(model).model_fields:
+        yield from _walk(getattr(model, name), f"{path}.{name}" if path else name)
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Sourced[Any]]]:
+    if isinstance(value, Sourced):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        yield from iter_sourced(value, path)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}")
