@@ -24,7 +24,9 @@ def _date(text: str) -> date:
     from dateutil.parser import isoparse
 
     try:
-        return isoparse(text).date() if "T" in text else isoparse(text[:10]).date() if len(text) == 10 else _bad_date(text)
+        return (
+            isoparse(text).date() if "T" in text else isoparse(text[:10]).date() if len(text) == 10 else _bad_date(text)
+        )
     except ValueError:
         return _bad_date(text)
 

@@ -35,7 +35,9 @@ class _Reader:
         self.marks: Marks = {}
         self.nodes = 0
 
-    def _fail(self, node: yaml.Node, message: str, path: tuple[str | int, ...], hint: str | None = None) -> ProtocolError:
+    def _fail(
+        self, node: yaml.Node, message: str, path: tuple[str | int, ...], hint: str | None = None
+    ) -> ProtocolError:
         return ProtocolError(
             message,
             file=self.source,

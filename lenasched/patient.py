@@ -60,9 +60,11 @@ class Patient(BaseModel):
         if self.bsa_m2 is not None:
             bits.append(f"BSA {self.bsa_m2} m² (given)")
         elif self.bsa is not None:
-            bits.append(f"BSA {self.bsa} m² ({self.bsa_formula.capitalize()}, {self.height_cm} cm, {self.weight_kg} kg)")
-        if self.weight_kg is not None and self.bsa_m2 is not None:
-            bits.append(f"weight {self.weight_kg} kg")
-        elif self.weight_kg is not None and self.height_cm is None:
+            bits.append(
+                f"BSA {self.bsa} m² ({self.bsa_formula.capitalize()}, {self.height_cm} cm, {self.weight_kg} kg)"
+            )
+        if (self.weight_kg is not None and self.bsa_m2 is not None) or (
+            self.weight_kg is not None and self.height_cm is None
+        ):
             bits.append(f"weight {self.weight_kg} kg")
         return ", ".join(bits)

@@ -8,6 +8,7 @@ it is given); the engine turns that into **Dose days**. Models know no YAML and 
 from __future__ import annotations
 
 import difflib
+import itertools
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from .dayspec import CycleSet, format_days, parse_cycles, parse_days
+from .outcomes import Outcomes
 from .sourced import Sourced, iter_sourced
 
 __all__ = [
@@ -131,7 +133,8 @@ class Escalation(_Frozen):
     )
     every_days: Sourced[Annotated[int, Field(ge=1)]] | None = None
     first_step_day: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
-        default=None, description="Day of the drug's course (1 = first dose) of the first increase; default 1 + every_days."
+        default=None,
+        description="Day of the drug's course (1 = first dose) of the first increase; default 1 + every_days.",
     )
     every_cycles: Sourced[Annotated[int, Field(ge=1)]] | None = None
     first_step_cycle: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
@@ -172,7 +175,7 @@ class Escalation(_Frozen):
             seq = self.sequence.value
             if len(seq) < 2:
                 raise FieldProblem("a sequence needs at least two doses", ("sequence",))
-            if any(b <= a for a, b in zip(seq, seq[1:])):
+            if any(b <= a for a, b in itertools.pairwise(seq)):
                 raise FieldProblem("sequence doses must increase", ("sequence",))
         else:
             assert self.start and self.step and self.cap
@@ -226,7 +229,9 @@ class DrugRegimen(_Frozen):
     dose: Sourced[PositiveDose] | None = Field(default=None, description="Fixed dose per administration day.")
     escalation: Escalation | None = None
     days: Sourced[DaySet] = Field(description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'.")
-    cycles: Cycles = Field(default_factory=CycleSet, description="Cycles of the phase it applies to: 'all', '2-', '1-6'.")
+    cycles: Cycles = Field(
+        default_factory=CycleSet, description="Cycles of the phase it applies to: 'all', '2-', '1-6'."
+    )
     cycle_days: dict[int, Sourced[DaySet]] = Field(
         default_factory=dict, description="Per-cycle exceptions to `days`, keyed by cycle number."
     )
@@ -269,12 +274,15 @@ class DrugRegimen(_Frozen):
                 )
         for cycle in self.cycle_days:
             if cycle not in self.cycles:
-                raise FieldProblem(f"cycle {cycle} is not among this drug's cycles ({self.cycles})", ("cycle_days", cycle))
+                raise FieldProblem(
+                    f"cycle {cycle} is not among this drug's cycles ({self.cycles})", ("cycle_days", cycle)
+                )
         if self.first_cycle_start_day is not None:
             first = self.days_in(self.cycles.first, offset=False)
             if not any(d >= self.first_cycle_start_day.value for d in first):
                 raise FieldProblem(
-                    f"day {self.first_cycle_start_day.value} is after the last day of the window", ("first_cycle_start_day",)
+                    f"day {self.first_cycle_start_day.value} is after the last day of the window",
+                    ("first_cycle_start_day",),
                 )
         return self
 
@@ -374,6 +382,7 @@ class Protocol(_Frozen):
     references: dict[str, Reference] = Field(default_factory=dict, description="Further sources, by key.")
     notes: str | None = None
     phases: list[Phase] = Field(min_length=1)
+    outcomes: Outcomes = Field(default_factory=Outcomes, description="Reported outcomes; omitted = not reported.")
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:

@@ -7,7 +7,7 @@ Installed wheels carry them as ``lenasched/protocols``; a source checkout reads 
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import UnknownProtocolError
@@ -42,7 +42,7 @@ def protocol_path(protocol_id: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_protocol(protocol_id: str) -> Protocol:
     """A bundled protocol by id (parsed once per process)."""
     return load_protocol(protocol_path(protocol_id))

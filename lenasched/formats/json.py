@@ -58,8 +58,7 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
             for w in calendar.windows
         ],
         "assumptions": [
-            {"field": path, "value": _plain(s.value), "assumption": s.assumption}
-            for path, s in protocol.assumptions()
+            {"field": path, "value": _plain(s.value), "assumption": s.assumption} for path, s in protocol.assumptions()
         ],
     }
 

@@ -15,7 +15,7 @@ from ..calendar import Calendar, CycleWindow
 from ..describe import DISCLAIMER
 from ..doses import format_dose, format_unit
 
-__all__ = ["render_calendar", "drug_labels"]
+__all__ = ["drug_labels", "render_calendar"]
 
 PRIMARY = "lenalidomide"
 
@@ -121,7 +121,9 @@ def render_calendar(cal: Calendar) -> Group:
     legend = ", ".join(
         f"{label} = {drug}" + (" (mg)" if drug != PRIMARY else "") for drug, label in labels.items() if drug != PRIMARY
     )
-    parts.append(Text("Each day: lenalidomide dose in mg; 'rest' = no drug that day" + (f"; {legend}" if legend else "")))
+    parts.append(
+        Text("Each day: lenalidomide dose in mg; 'rest' = no drug that day" + (f"; {legend}" if legend else ""))
+    )
     last = cal.windows[-1].end if cal.windows else cal.start
     for year, month in _months(cal.start, last):
         parts.append(_month_table(cal, year, month, labels))
@@ -130,7 +132,12 @@ def render_calendar(cal: Calendar) -> Group:
         parts.append(Text(f"Total {drug}: {format_dose(cal.total_mg(drug))} mg"))
     assumptions = protocol.assumptions()
     if assumptions:
-        parts.append(Text(f"Assumptions in this protocol ({len(assumptions)}; `lenasched show {protocol.id}` for all sources):", style="yellow"))
+        parts.append(
+            Text(
+                f"Assumptions in this protocol ({len(assumptions)}; `lenasched show {protocol.id}` for all sources):",
+                style="yellow",
+            )
+        )
         for path, s in assumptions:
             parts.append(Text(f"  - {path}: {s.assumption}", style="yellow"))
     parts.append(Text(DISCLAIMER, style="italic"))

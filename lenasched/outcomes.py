@@ -1,0 +1,56 @@
+"""Reported outcomes of the trial behind a protocol, as published (review Tables 1–2, primary papers).
+
+A field left out means "not reported", which is never the same as 0.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .doses import format_dose
+from .sourced import Sourced
+
+__all__ = ["OUTCOME_FIELDS", "Outcomes"]
+
+#: field name -> column label, in display order
+OUTCOME_FIELDS: dict[str, str] = {
+    "patients": "n",
+    "orr_pct": "ORR %",
+    "cr_pct": "CR %",
+    "tls_pct": "TLS %",
+    "tfr_pct": "TFR %",
+    "neutropenia_g34_pct": "G3/4 neutropenia %",
+    "thrombocytopenia_g34_pct": "G3/4 thrombocytopenia %",
+    "anemia_g34_pct": "G3/4 anemia %",
+    "os": "OS",
+    "pfs": "PFS",
+}
+
+Percent = Sourced[Decimal | str]
+
+
+class Outcomes(BaseModel):
+    """Outcomes as reported. Percentages are numbers (``52``) or short text (``"<1"``, ``"34 (of cycles)"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    patients: Sourced[int] | None = Field(default=None, description="Number of patients treated.")
+    orr_pct: Percent | None = None
+    cr_pct: Percent | None = None
+    tls_pct: Percent | None = Field(default=None, description="Tumour lysis syndrome, all grades.")
+    tfr_pct: Percent | None = Field(default=None, description="Tumour flare reaction, all grades.")
+    neutropenia_g34_pct: Percent | None = None
+    thrombocytopenia_g34_pct: Percent | None = None
+    anemia_g34_pct: Percent | None = None
+    os: Sourced[str] | None = Field(default=None, description="Overall survival as reported, e.g. '88% at 2 years'.")
+    pfs: Sourced[str] | None = Field(default=None, description="Progression-free survival as reported.")
+
+    def display(self, field: str) -> str:
+        """The value as text; ``"NR"`` (not reported) when absent."""
+        value = getattr(self, field)
+        if value is None:
+            return "NR"
+        raw = value.value
+        return format_dose(raw) if isinstance(raw, Decimal) else str(raw)
