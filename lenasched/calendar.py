@@ -30,6 +30,7 @@ class DoseDay:
     unit: str
     route: str
     dose_mg: Decimal
+    role: str = "treatment"
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,11 +82,14 @@ class CycleSet:
     """Which cycles of a phase something applies to; ``hi=None`` means "and every later cycle"."""
 
     ranges: tuple[tuple[int, int | None], ...] = ((1, None),)
+    every: int = 1
 
     def __contains__(self, cycle: object) -> bool:
         if not isinstance(cycle, int):
             return False
-        return any(lo <= cycle and (hi is None or cycle <= hi) for lo, hi in self.ranges)
+        return any(
+            lo <= cycle and (hi is None or cycle <= hi) and (cycle - lo) % self.every == 0 for lo, hi in self.ranges
+        )
 
     @property
     def first(self) -> int:
@@ -105,15 +108,21 @@ class CycleSet:
         texts = []
         for lo, hi in self.ranges:
             texts.append(f"{lo}-" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}"))
-        return ", ".join(texts)
+        return ", ".join(texts) + (f"/{self.every}" if self.every > 1 else "")
 
 
 def parse_cycles(value: Any) -> CycleSet:
-    """Parse ``"all"``, ``3``, ``"1-6"``, ``"2-"`` or a list of those."""
+    """Parse ``"all"``, ``3``, ``"1-6"``, ``"2-"``, a list of those, or ``"7-23/2"`` (every 2nd cycle)."""
     if isinstance(value, CycleSet):
         return value
     if isinstance(value, str) and value.strip().lower() == "all":
         return CycleSet()
+    every = 1
+    if isinstance(value, str) and "/" in value:
+        value, _, every_text = value.rpartition("/")
+        every = _bound(every_text, every_text, "cycle steps")
+        if "," in value:
+            raise ValueError("a step '/N' applies to a single range like '7-23/2'")
     ranges: list[tuple[int, int | None]] = []
     for part in _parts(value, "cycles"):
         lo_text, sep, hi_text = part.replace("–", "-").partition("-")
@@ -127,4 +136,4 @@ def parse_cycles(value: Any) -> CycleSet:
             if hi < lo:
                 raise ValueError(f"cycle range {part!r} runs backwards")
             ranges.append((lo, hi))
-    return CycleSet(tuple(sorted(ranges, key=lambda r: r[0])))
+    return CycleSet(tuple(sorted(ranges, key=lambda r: r[0])), every)

@@ -40,14 +40,22 @@ def describe_regimen(regimen: DrugRegimen, phase: Phase) -> str:
     else:
         assert regimen.dose is not None
         dose = f"{format_dose(regimen.dose.value)} {u}"
-    text = f"{regimen.drug} ({regimen.route}) {dose}, days {format_days(regimen.days.value)}"
-    text += f" of each {phase.cycle_length_days.value}-day cycle"
-    if str(regimen.cycles) != "all":
-        text += f", cycles {regimen.cycles}"
+        if regimen.first_doses is not None:
+            firsts = ", ".join(format_dose(x) for x in regimen.first_doses.value)
+            dose = f"{firsts} {u} for the first dose(s), then {dose}"
+    role = "" if regimen.role == "treatment" else f" [{regimen.role}]"
+    text = f"{regimen.drug}{role} ({regimen.route}) {dose}, "
+    if regimen.repeat is not None:
+        text += regimen.repeat.describe()
+    else:
+        assert regimen.days is not None
+        text += f"days {format_days(regimen.days.value)} of each {phase.cycle_length_days.value}-day cycle"
+    if str(regimen.applies_to) != "all":
+        text += f", cycles {regimen.applies_to}"
     for cycle, days in sorted(regimen.cycle_days.items()):
         text += f"; cycle {cycle}: days {format_days(days.value)}"
     if regimen.first_cycle_start_day is not None:
-        text += f"; starts on day {regimen.first_cycle_start_day.value} of cycle {regimen.cycles.first}"
+        text += f"; starts on day {regimen.first_cycle_start_day.value} of cycle {regimen.applies_to.first}"
     if regimen.dose_levels is not None:
         text += "; dose levels " + ", ".join(format_dose(x) for x in regimen.dose_levels.value) + f" {u}"
     return text
@@ -79,7 +87,7 @@ def describe_protocol(protocol: Protocol) -> str:
     lines += ["", "Where each value comes from:"]
     for path, sourced in iter_sourced(protocol):
         value = sourced.value
-        shown = format_days(value) if path.endswith("days") and isinstance(value, tuple) else _short(value)
+        shown = format_days(value) if isinstance(value, tuple) else _short(value)
         lines.append(f"  {path} = {shown}: {sourced.provenance()}")
     assumptions = protocol.assumptions()
     if assumptions:
@@ -96,4 +104,6 @@ def _short(value: object) -> str:
         return format_dose(value)
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value) + "]"
+    if hasattr(value, "model_fields"):
+        return str(value)
     return str(value)

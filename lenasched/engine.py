@@ -7,6 +7,7 @@ along the drug's own course. Dates come from python-dateutil's ``relativedelta``
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +66,9 @@ def expand(
         for regimen in phase.drugs:
             rows.extend(_place(regimen, phase_slots, start, until, patient))
     rows.sort(key=lambda r: (r.date, order[r.drug]))
+    for before, after in itertools.pairwise(rows):
+        if before.date == after.date and before.drug == after.drug:
+            raise ScheduleError(f"{after.drug} would be given twice on {after.date.isoformat()}; refusing")
     windows = _windows(slots, rows, until)
     return Calendar(protocol=protocol, start=start, days=tuple(rows), windows=windows, patient=patient)
 
@@ -92,21 +96,16 @@ def _lay_out(protocol: Protocol, start: date, cycles: int | None, until: date | 
 def _place(
     regimen: DrugRegimen, slots: Sequence[_Slot], start: date, until: date | None, patient: Patient | None
 ) -> list[DoseDay]:
-    dates: list[tuple[_Slot, int, date]] = []
-    for slot in slots:
-        for day in regimen.days_in(slot.cycle):
-            when = slot.start + relativedelta(days=day - 1)
-            if until is not None and when > until:
-                break
-            dates.append((slot, day, when))
+    dates = _repeat_dates(regimen, slots, until) if regimen.repeat is not None else _cycle_dates(regimen, slots, until)
     if not dates:
         return []
     changes = _change_points(regimen.escalation, slots, dates[0][2]) if regimen.escalation else []
     factor = _body_size_factor(regimen, patient)
     cap = regimen.max_dose
     rows = []
-    for slot, day, when in dates:
-        dose = _dose_on(regimen, changes, when)
+    firsts = regimen.first_doses.value if regimen.first_doses is not None else []
+    for n, (slot, day, when) in enumerate(dates):
+        dose = firsts[n] if n < len(firsts) else _dose_on(regimen, changes, when)
         if dose > cap:  # models forbid this; the engine refuses rather than trusts
             raise ScheduleError(f"{regimen.drug} {dose} {regimen.unit} on {when} is above the cap {cap}")
         dose_mg = dose if factor is None else (dose * factor).quantize(_MG_PLACES, ROUND_HALF_UP)
@@ -122,9 +121,53 @@ def _place(
                 unit=regimen.unit,
                 route=regimen.route,
                 dose_mg=dose_mg,
+                role=regimen.role,
             )
         )
     return rows
+
+
+def _cycle_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | None) -> list[tuple[_Slot, int, date]]:
+    dates = []
+    for slot in slots:
+        for day in regimen.days_in(slot.cycle):
+            when = slot.start + relativedelta(days=day - 1)
+            if until is not None and when > until:
+                break
+            dates.append((slot, day, when))
+    return dates
+
+
+def _repeat_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | None) -> list[tuple[_Slot, int, date]]:
+    """Dates of an every-N-days/weeks/months schedule, placed in the cycle windows they fall in."""
+    rep = regimen.repeat
+    assert rep is not None
+    anchor_slot = next((s for s in slots if s.cycle == rep.start.cycle), None)
+    if anchor_slot is None:
+        return []
+    first = anchor_slot.start + relativedelta(days=rep.start.day - 1)
+    if rep.every_days is not None:
+        step = relativedelta(days=rep.every_days.value)
+    elif rep.every_weeks is not None:
+        step = relativedelta(weeks=rep.every_weeks.value)
+    else:
+        assert rep.every_months is not None
+        step = relativedelta(months=rep.every_months.value)
+    last = slots[-1].end
+    if rep.for_days is not None:
+        last = min(last, first + relativedelta(days=rep.for_days.value - 1))
+    if until is not None:
+        last = min(last, until)
+    out = []
+    k = 0
+    while rep.count is None or k < rep.count.value:
+        when = first + step * k  # multiply the step, so month ends do not drift (Jan 31 -> Feb 28 -> Mar 31)
+        if when > last:
+            break
+        slot = next(s for s in slots if s.start <= when <= s.end)
+        out.append((slot, (when - slot.start).days + 1, when))
+        k += 1
+    return out
 
 
 def _change_points(escalation: Escalation, slots: Sequence[_Slot], first_dose: date) -> list[date]:

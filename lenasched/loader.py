@@ -6,6 +6,7 @@ what was expected and a hint. Floats are read as exact decimals (``2.5`` stays `
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -16,9 +17,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import ProtocolError
-from .protocol import FieldProblem, Protocol
+from .paths import addons_dir
+from .protocol import AddOn, FieldProblem, Protocol
 
-__all__ = ["load_protocol", "parse_protocol", "protocol_from_dict"]
+__all__ = ["load_addon", "load_protocol", "parse_protocol", "protocol_from_dict"]
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -83,8 +85,8 @@ class _Reader:
             raise self._fail(node, str(exc).splitlines()[0], path) from None
 
 
-def parse_protocol(text: str, source: str = "<string>") -> Protocol:
-    """Parse and validate protocol YAML text; ``source`` names it in error messages."""
+def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
+    """Safe-parse YAML text into a mapping plus the position of every field path."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
     loader = yaml.SafeLoader(text)
@@ -110,12 +112,111 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
         loader.dispose()
     if not isinstance(data, dict):
         raise ProtocolError("a protocol file must be a mapping of fields", file=source, line=1, column=1)
-    return _validate(data, source, reader.marks)
+    return data, reader.marks
+
+
+def parse_protocol(text: str, source: str = "<string>", *, base_dir: str | Path | None = None) -> Protocol:
+    """Parse and validate protocol YAML text; ``source`` names it in error messages.
+
+    Includes are looked up in ``base_dir/addons`` (when given), then among the bundled add-ons.
+    """
+    data, marks = _read_yaml(text, source)
+    data = _resolve_includes(data, source, marks, base_dir)
+    return _validate(data, source, marks)
+
+
+def load_addon(path: str | Path) -> AddOn:
+    """Read and validate an add-on module file."""
+    file = Path(path)
+    data, marks = _read_yaml(_read_text(file), str(file))
+    try:
+        return AddOn.model_validate(data)
+    except ValidationError as exc:
+        raise _to_protocol_error(exc, str(file), marks, data, AddOn) from None
+
+
+def _find_addon(name: str, base_dir: str | Path | None) -> Path:
+    candidates = [Path(base_dir) / "addons" / f"{name}.yaml"] if base_dir is not None else []
+    candidates.append(addons_dir() / f"{name}.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in addons_dir().glob("*.yaml"))
+    close = difflib.get_close_matches(name, known, n=1)
+    raise ProtocolError(
+        f"unknown add-on {name!r}",
+        hint=f"did you mean {close[0]!r}?" if close else "known add-ons: " + ", ".join(known),
+    )
+
+
+def _resolve_includes(data: dict[str, Any], source: str, marks: Marks, base_dir: str | Path | None) -> dict[str, Any]:
+    """Merge each included add-on's regimens into its phase; sources are re-keyed to the add-on's id."""
+    includes = data.get("includes")
+    if not includes or not isinstance(includes, list) or not isinstance(data.get("phases"), list):
+        return data
+    data = copy.deepcopy(data)
+    references = dict(data.get("references") or {})
+    for i, include in enumerate(includes):
+        if not isinstance(include, dict) or not isinstance(include.get("addon"), str):
+            continue  # the model reports the malformed entry
+        line, column = marks.get(("includes", i), (None, None))
+        try:
+            addon = load_addon(_find_addon(include["addon"], base_dir))
+        except ProtocolError as exc:
+            if exc.file is None:
+                raise ProtocolError(
+                    exc.message, file=source, line=line, column=column, path=f"includes.{i}.addon", hint=exc.hint
+                ) from None
+            raise
+        phases = data["phases"]
+        target = include.get("phase")
+        index = next((k for k, p in enumerate(phases) if isinstance(p, dict) and p.get("name") == target), None)
+        if target is None:
+            index = 0
+        if index is None:
+            names = [p.get("name") for p in phases if isinstance(p, dict)]
+            raise ProtocolError(
+                f"no phase named {target!r}",
+                file=source,
+                line=line,
+                column=column,
+                path=f"includes.{i}.phase",
+                hint="phases: " + ", ".join(map(str, names)),
+            )
+        key_map = {"primary": addon.addon, **{k: f"{addon.addon}.{k}" for k in addon.references}}
+        references.setdefault(addon.addon, addon.citation.model_dump(exclude_none=True))
+        for k, ref in addon.references.items():
+            references.setdefault(key_map[k], ref.model_dump(exclude_none=True))
+        drugs = phases[index].setdefault("drugs", [])
+        for regimen in addon.drugs:
+            raw = regimen.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+            raw["addon"] = addon.addon
+            raw["days"] = regimen.model_dump(mode="json")["days"]
+            raw = _rekey_sources(raw, key_map)
+            marks.setdefault(("phases", index, "drugs", len(drugs)), (line or 0, column or 0))
+            drugs.append(raw)
+    data["references"] = references
+    return data
+
+
+def _rekey_sources(value: Any, key_map: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {k: _rekey_sources(v, key_map) for k, v in value.items()}
+        if isinstance(out.get("source"), str) and "value" in out:
+            out["source"] = key_map.get(out["source"], out["source"])
+        return out
+    if isinstance(value, list):
+        return [_rekey_sources(v, key_map) for v in value]
+    return value
 
 
 def load_protocol(path: str | Path) -> Protocol:
-    """Read a protocol YAML file."""
+    """Read a protocol YAML file (add-ons are looked up beside it, in ``addons/``, then bundled)."""
     file = Path(path)
+    return parse_protocol(_read_text(file), str(file), base_dir=file.parent)
+
+
+def _read_text(file: Path) -> str:
     try:
         size = file.stat().st_size
         if size > MAX_BYTES:
@@ -127,12 +228,13 @@ def load_protocol(path: str | Path) -> Protocol:
         raise ProtocolError(f"not UTF-8 text ({exc.reason})", file=str(file)) from None
     except OSError as exc:
         raise ProtocolError(f"cannot read the file: {exc.strerror}", file=str(file)) from None
-    return parse_protocol(text, str(file))
+    return text
 
 
 def protocol_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Protocol:
-    """Validate an in-memory definition (no line numbers to report)."""
-    return _validate(dict(data), source, {})
+    """Validate an in-memory definition (no line numbers to report); includes resolve to bundled add-ons."""
+    marks: Marks = {}
+    return _validate(_resolve_includes(dict(data), source, marks, None), source, marks)
 
 
 def _validate(data: dict[str, Any], source: str, marks: Marks) -> Protocol:
@@ -142,7 +244,9 @@ def _validate(data: dict[str, Any], source: str, marks: Marks) -> Protocol:
         raise _to_protocol_error(exc, source, marks, data) from None
 
 
-def _to_protocol_error(exc: ValidationError, source: str, marks: Marks, data: Any) -> ProtocolError:
+def _to_protocol_error(
+    exc: ValidationError, source: str, marks: Marks, data: Any, root: type[BaseModel] = Protocol
+) -> ProtocolError:
     errors = exc.errors()
     # A misspelt key shows up twice (unknown + missing); the unknown one carries the useful hint.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
@@ -157,7 +261,7 @@ def _to_protocol_error(exc: ValidationError, source: str, marks: Marks, data: An
         message = message[len("Value error, ") :]
     if error["type"] == "extra_forbidden":
         key = loc[-1]
-        fields = _fields_at(loc[:-1], data)
+        fields = _fields_at(loc[:-1], root)
         close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
         message = f"unknown field {key!r}"
         hint = f"did you mean `{close[0]}`?" if close else ("allowed here: " + ", ".join(fields) if fields else None)
@@ -191,9 +295,9 @@ def _position(loc: tuple[str | int, ...], marks: Marks) -> tuple[int | None, int
     return None, None
 
 
-def _fields_at(loc: tuple[str | int, ...], data: Any) -> list[str]:
-    """Names a model at ``loc`` accepts, found by walking the models alongside the data."""
-    model: type[BaseModel] | None = Protocol
+def _fields_at(loc: tuple[str | int, ...], root: type[BaseModel]) -> list[str]:
+    """Names the model at ``loc`` accepts, found by walking the model classes."""
+    model: type[BaseModel] | None = root
     for part in loc:
         if model is None:
             return []

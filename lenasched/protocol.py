@@ -28,6 +28,7 @@ from .outcomes import Outcomes
 from .sourced import Sourced, iter_sourced
 
 __all__ = [
+    "AddOn",
     "CycleDay",
     "DoseUnit",
     "DrugRegimen",
@@ -36,6 +37,7 @@ __all__ = [
     "Phase",
     "Protocol",
     "Reference",
+    "Repeat",
 ]
 
 SCHEMA_VERSION = 1
@@ -63,6 +65,7 @@ Cycles = Annotated[
 PositiveDose = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=4)]
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]
 Route = Literal["oral", "iv", "sc"]
+Role = Literal["treatment", "prophylaxis", "supportive"]
 
 _UNIT_ALIASES = {"mg/m²": "mg/m2", "mg/m^2": "mg/m2", "mg/sqm": "mg/m2", "mg / m2": "mg/m2"}
 
@@ -114,6 +117,42 @@ class CycleDay(_Frozen):
 
     def __str__(self) -> str:
         return f"cycle {self.cycle} day {self.day}"
+
+
+class Repeat(_Frozen):
+    """A schedule that is not "days of a cycle": every N days, weeks or months from a cycle day.
+
+    It ends after ``count`` administrations, after ``for_days`` days, or with the phase.
+    """
+
+    every_days: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    every_weeks: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    every_months: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    start: CycleDay = Field(default_factory=lambda: CycleDay(cycle=1, day=1), description="First administration.")
+    count: Sourced[Annotated[int, Field(ge=1, le=1000)]] | None = None
+    for_days: Sourced[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None, description="Duration from the first administration (day 1) in days."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Repeat:
+        given = [n for n in ("every_days", "every_weeks", "every_months") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise FieldProblem("a repeat needs exactly one of every_days, every_weeks, every_months", ())
+        return self
+
+    def describe(self) -> str:
+        for name, unit in (("every_days", "day"), ("every_weeks", "week"), ("every_months", "month")):
+            sourced = getattr(self, name)
+            if sourced is not None:
+                n = sourced.value
+                text = f"every {unit}" if n == 1 else f"every {n} {unit}s"
+        text += f" from {self.start}"
+        if self.count is not None:
+            text += f", {self.count.value} times"
+        if self.for_days is not None:
+            text += f", for {self.for_days.value} days"
+        return text
 
 
 class Escalation(_Frozen):
@@ -225,12 +264,20 @@ class DrugRegimen(_Frozen):
 
     drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
     route: Route = "oral"
+    role: Role = Field(default="treatment", description="'prophylaxis' and 'supportive' drugs are marked as such.")
     unit: DoseUnit = "mg"
     dose: Sourced[PositiveDose] | None = Field(default=None, description="Fixed dose per administration day.")
+    first_doses: Sourced[list[PositiveDose]] | None = Field(
+        default=None, description="Doses of the first administrations (e.g. [300] then `dose` 1000); needs `dose`."
+    )
     escalation: Escalation | None = None
-    days: Sourced[DaySet] = Field(description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'.")
-    cycles: Cycles = Field(
-        default_factory=CycleSet, description="Cycles of the phase it applies to: 'all', '2-', '1-6'."
+    days: Sourced[DaySet] | None = Field(
+        default=None, description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'."
+    )
+    repeat: Repeat | None = Field(default=None, description="Instead of `days`: every N days/weeks/months.")
+    addon: str | None = Field(default=None, description="Set by the loader on regimens that come from an add-on.")
+    cycles: Sourced[Cycles] | None = Field(
+        default=None, description="Cycles of the phase it applies to: '2-', '1-6', '7-23/2'; default all."
     )
     cycle_days: dict[int, Sourced[DaySet]] = Field(
         default_factory=dict, description="Per-cycle exceptions to `days`, keyed by cycle number."
@@ -257,6 +304,14 @@ class DrugRegimen(_Frozen):
                 ("dose",) if self.dose is not None else (),
                 "a fixed dose is `dose: 10`",
             )
+        if self.first_doses is not None and self.dose is None:
+            raise FieldProblem("first_doses goes with a fixed `dose` (the later doses)", ("first_doses",))
+        if (self.days is None) == (self.repeat is None):
+            raise FieldProblem(
+                "give exactly one of `days` (days of each cycle) or `repeat` (every N days/weeks/months)",
+                ("repeat",) if self.repeat is not None else (),
+                "e.g. `days: 1-21`",
+            )
         cap = self.max_dose
         for level in self.planned_doses:
             if level > cap:
@@ -273,12 +328,12 @@ class DrugRegimen(_Frozen):
                     f"planned dose {missing[0]} {self.unit} is not one of the dose levels", ("dose_levels",)
                 )
         for cycle in self.cycle_days:
-            if cycle not in self.cycles:
+            if cycle not in self.applies_to:
                 raise FieldProblem(
-                    f"cycle {cycle} is not among this drug's cycles ({self.cycles})", ("cycle_days", cycle)
+                    f"cycle {cycle} is not among this drug's cycles ({self.applies_to})", ("cycle_days", cycle)
                 )
         if self.first_cycle_start_day is not None:
-            first = self.days_in(self.cycles.first, offset=False)
+            first = self.days_in(self.applies_to.first, offset=False)
             if not any(d >= self.first_cycle_start_day.value for d in first):
                 raise FieldProblem(
                     f"day {self.first_cycle_start_day.value} is after the last day of the window",
@@ -287,11 +342,17 @@ class DrugRegimen(_Frozen):
         return self
 
     @property
+    def applies_to(self) -> CycleSet:
+        """The cycles of its phase this regimen is given in."""
+        return self.cycles.value if self.cycles is not None else CycleSet()
+
+    @property
     def planned_doses(self) -> tuple[Decimal, ...]:
         if self.escalation is not None:
             return self.escalation.levels
         assert self.dose is not None
-        return (self.dose.value,)
+        firsts = tuple(self.first_doses.value) if self.first_doses is not None else ()
+        return (*firsts, self.dose.value)
 
     @property
     def max_dose(self) -> Decimal:
@@ -302,10 +363,10 @@ class DrugRegimen(_Frozen):
 
     def days_in(self, cycle: int, *, offset: bool = True) -> tuple[int, ...]:
         """Cycle days this drug is given in ``cycle`` (1-based, within its phase)."""
-        if cycle not in self.cycles:
+        if cycle not in self.applies_to or self.days is None:
             return ()
         days = self.cycle_days[cycle].value if cycle in self.cycle_days else self.days.value
-        if offset and self.first_cycle_start_day is not None and cycle == self.cycles.first:
+        if offset and self.first_cycle_start_day is not None and cycle == self.applies_to.first:
             days = tuple(d for d in days if d >= self.first_cycle_start_day.value)
         return days
 
@@ -342,18 +403,37 @@ class Phase(_Frozen):
                 raise FieldProblem(
                     f"cycle {cycle} does not exist (the phase has {self.cycles.value} cycles)", ("cycle_lengths", cycle)
                 )
-        names = [d.drug for d in self.drugs]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise FieldProblem(f"drug {name!r} is listed twice in this phase", ("drugs", i, "drug"))
         last = self.cycles.value if self.cycles is not None else None
         probe = sorted(set(self.cycle_lengths) | {max(self.cycle_lengths, default=0) + 1, 1})
         for i, regimen in enumerate(self.drugs):
-            if last is not None and regimen.cycles.first > last:
+            for j, other in enumerate(self.drugs[:i]):
+                if other.drug != regimen.drug:
+                    continue
+                if regimen.repeat is not None or other.repeat is not None:
+                    raise FieldProblem(f"drug {regimen.drug!r} is listed twice with a repeat schedule", ("drugs", i))
+                for cycle in sorted({*probe, *regimen.cycle_days, *other.cycle_days, regimen.applies_to.first}):
+                    both = set(regimen.days_in(cycle)) & set(other.days_in(cycle))
+                    if both:
+                        raise FieldProblem(
+                            f"{regimen.drug} is given twice on day {min(both)} of cycle {cycle} (also by drugs.{j})",
+                            ("drugs", i, "days"),
+                            "split the days so each day has one dose",
+                        )
+        for i, regimen in enumerate(self.drugs):
+            rep = regimen.repeat
+            if rep is not None and (last is None or rep.start.cycle <= last):
+                if rep.start.day > self.length_of(rep.start.cycle):
+                    raise FieldProblem(
+                        f"{rep.start} does not exist: that cycle is {self.length_of(rep.start.cycle)} days long",
+                        ("drugs", i, "repeat", "start"),
+                    )
+            elif rep is not None:
+                raise FieldProblem(f"{rep.start} is beyond the phase's {last} cycles", ("drugs", i, "repeat", "start"))
+            if last is not None and regimen.applies_to.first > last:
                 raise FieldProblem(
-                    f"cycles {regimen.cycles} are beyond the phase's {last} cycles", ("drugs", i, "cycles")
+                    f"cycles {regimen.applies_to} are beyond the phase's {last} cycles", ("drugs", i, "cycles")
                 )
-            for cycle in [*probe, *regimen.cycle_days, regimen.cycles.first]:
+            for cycle in [*probe, *regimen.cycle_days, regimen.applies_to.first]:
                 if last is not None and cycle > last:
                     continue
                 days = regimen.days_in(cycle, offset=False)
@@ -371,6 +451,25 @@ class Phase(_Frozen):
         return self
 
 
+class Include(_Frozen):
+    """A reference to an add-on module and the phase it joins."""
+
+    addon: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    phase: str | None = Field(default=None, description="Phase name; default the first phase.")
+
+
+class AddOn(_Frozen):
+    """A reusable set of regimens (prophylaxis, supportive care) written once, included by protocols."""
+
+    schema_version: Literal[1]
+    addon: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str = Field(min_length=1)
+    citation: Reference
+    references: dict[str, Reference] = Field(default_factory=dict)
+    notes: str | None = None
+    drugs: list[DrugRegimen] = Field(min_length=1)
+
+
 class Protocol(_Frozen):
     """A dosing protocol: identity, evidence and phases. Validated on construction."""
 
@@ -383,6 +482,9 @@ class Protocol(_Frozen):
     notes: str | None = None
     phases: list[Phase] = Field(min_length=1)
     outcomes: Outcomes = Field(default_factory=Outcomes, description="Reported outcomes; omitted = not reported.")
+    includes: list[Include] = Field(
+        default_factory=list, description="Add-on modules (protocols/addons/<id>.yaml) merged into a phase."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:
@@ -396,6 +498,13 @@ class Protocol(_Frozen):
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise FieldProblem(f"phase name {name!r} is used twice", ("phases", i, "name"))
+        for i, include in enumerate(self.includes):
+            if not any(r.addon == include.addon for p in self.phases for r in p.drugs):
+                raise FieldProblem(
+                    f"add-on {include.addon!r} was not merged",
+                    ("includes", i),
+                    "load the protocol with lenasched.load_protocol / parse_protocol, which resolve includes",
+                )
         known = ["primary", *self.references]
         for path, sourced in iter_sourced(self):
             if sourced.source is not None and sourced.source not in known:

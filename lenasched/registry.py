@@ -12,17 +12,10 @@ from pathlib import Path
 
 from .errors import UnknownProtocolError
 from .loader import load_protocol
+from .paths import protocols_dir
 from .protocol import Protocol
 
 __all__ = ["bundled_ids", "get_protocol", "protocol_path", "protocols_dir", "resolve"]
-
-
-def protocols_dir() -> Path:
-    """Folder holding the bundled protocol files."""
-    packaged = Path(__file__).resolve().parent / "protocols"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "protocols"
 
 
 def bundled_ids() -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from ..doses import format_dose
 
 __all__ = ["CSV_COLUMNS", "to_csv"]
 
-CSV_COLUMNS = ("date", "study_day", "phase", "cycle", "cycle_day", "drug", "dose", "unit", "dose_mg", "route")
+CSV_COLUMNS = ("date", "study_day", "phase", "cycle", "cycle_day", "drug", "dose", "unit", "dose_mg", "route", "role")
 
 
 def to_csv(calendar: Calendar) -> str:
@@ -31,6 +31,7 @@ def to_csv(calendar: Calendar) -> str:
                 d.unit,
                 format_dose(d.dose_mg),
                 d.route,
+                d.role,
             )
         )
     return buffer.getvalue()

@@ -40,6 +40,7 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
                 "unit": d.unit,
                 "dose_mg": format_dose(d.dose_mg),
                 "route": d.route,
+                "role": d.role,
             }
             for d in calendar.days
         ],
