@@ -184,20 +184,14 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         from .render.terminal import render_calendar
 
         if args.output:
-            console = Console(record=True, width=120, file=_Discard(), color_system=None)
+            import io
+
+            console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
             console.print(render_calendar(calendar))
             _emit(console.export_text(), args.output)
         else:
             Console().print(render_calendar(calendar))
     return 0
-
-
-class _Discard:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

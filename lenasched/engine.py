@@ -2,15 +2,17 @@
 
 It reads no files and prints nothing. Each phase is laid out as back-to-back cycle windows; each
 drug regimen places its on-days in those windows; escalation is a list of dated change points
-along the drug's own course. Dates come from python-dateutil's ``relativedelta``.
+along the drug's own course. Calendar arithmetic (cycles, months) uses python-dateutil's ``relativedelta``;
+plain day offsets in the hot loops use ``timedelta``.
 """
 
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -104,8 +106,17 @@ def _place(
     cap = regimen.max_dose
     rows = []
     firsts = regimen.first_doses.value if regimen.first_doses is not None else []
+    levels = regimen.escalation.levels if regimen.escalation is not None else ()
+    level = 0
     for n, (slot, day, when) in enumerate(dates):
-        dose = firsts[n] if n < len(firsts) else _dose_on(regimen, changes, when)
+        if levels:
+            # Never climb more than one level between two administrations, even when two increases
+            # fall due during a rest period: every level is taken before the next one.
+            level = min(bisect_right(changes, when), level + 1)
+            dose = levels[level]
+        else:
+            assert regimen.dose is not None
+            dose = firsts[n] if n < len(firsts) else regimen.dose.value
         if dose > cap:  # models forbid this; the engine refuses rather than trusts
             raise ScheduleError(f"{regimen.drug} {dose} {regimen.unit} on {when} is above the cap {cap}")
         dose_mg = dose if factor is None else (dose * factor).quantize(_MG_PLACES, ROUND_HALF_UP)
@@ -131,7 +142,7 @@ def _cycle_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | Non
     dates = []
     for slot in slots:
         for day in regimen.days_in(slot.cycle):
-            when = slot.start + relativedelta(days=day - 1)
+            when = slot.start + timedelta(days=day - 1)
             if until is not None and when > until:
                 break
             dates.append((slot, day, when))
@@ -184,19 +195,11 @@ def _change_points(escalation: Escalation, slots: Sequence[_Slot], first_dose: d
         cycle_numbers = [first + k * every for k in range(steps)]
         return [starts[c] for c in cycle_numbers if c in starts]
     assert escalation.at is not None
-    return [
+    return sorted(
         starts[point.cycle] + relativedelta(days=point.day - 1)
         for point in escalation.at.value[:steps]
         if point.cycle in starts
-    ]
-
-
-def _dose_on(regimen: DrugRegimen, changes: list[date], when: date) -> Decimal:
-    if regimen.escalation is None:
-        assert regimen.dose is not None
-        return regimen.dose.value
-    level = sum(1 for change in changes if change <= when)
-    return regimen.escalation.levels[level]
+    )
 
 
 def _body_size_factor(regimen: DrugRegimen, patient: Patient | None) -> Decimal | None:
@@ -221,7 +224,7 @@ def _windows(slots: Sequence[_Slot], rows: Sequence[DoseDay], until: date | None
     out = []
     for slot in slots:
         end = min(slot.end, until) if until is not None else slot.end
-        span = [slot.start + relativedelta(days=i) for i in range((end - slot.start).days + 1)]
+        span = [slot.start + timedelta(days=i) for i in range((end - slot.start).days + 1)]
         out.append(
             CycleWindow(
                 phase=slot.phase.name,

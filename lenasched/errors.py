@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CapsuleError",
     "LenaschedError",
+    "MissingDependencyError",
     "ProtocolError",
     "ScheduleError",
+    "SimulationError",
     "UnknownProtocolError",
+    "VariantError",
 ]
 
 
@@ -68,6 +72,15 @@ class ScheduleError(LenaschedError, ValueError):
     """A calendar cannot be produced safely from these inputs (e.g. mg/m² without a BSA)."""
 
 
+class CapsuleError(ScheduleError):
+    """No capsule strength (or allowed combination) makes this daily dose; keeps the dose and strengths."""
+
+    def __init__(self, message: str, *, dose_mg: object = None, strengths: Sequence[object] = ()) -> None:
+        self.dose_mg = dose_mg
+        self.strengths = tuple(strengths)
+        super().__init__(message)
+
+
 class UnknownProtocolError(LenaschedError, LookupError):
     """No bundled protocol has this id; keeps the close matches to suggest."""
 
@@ -84,3 +97,35 @@ class UnknownProtocolError(LenaschedError, LookupError):
 
     def __str__(self) -> str:  # LookupError would repr() the argument otherwise
         return str(self.args[0])
+
+
+class VariantError(LenaschedError, ValueError):
+    """A what-if override (``--set ID:drug.field=value``) is malformed or makes the protocol invalid.
+
+    Keeps the override text and the reason; unknown names come with the valid ones.
+    """
+
+    def __init__(self, spec: str, reason: str, *, choices: Sequence[str] = ()) -> None:
+        self.spec = spec
+        self.reason = reason
+        self.choices = tuple(choices)
+        message = f"--set {spec}: {reason}"
+        if self.choices:
+            message += " (valid: " + ", ".join(self.choices) + ")"
+        super().__init__(message)
+
+
+class MissingDependencyError(LenaschedError, ImportError):
+    """An optional feature needs a package that is not installed; says which extra brings it."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.feature = feature
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {package}, which is not installed; install it with: pip install 'lenasched[{extra}]'"
+        )
+
+
+class SimulationError(LenaschedError, ValueError):
+    """A Monte Carlo simulation cannot run with these parameters (no event rate, probability outside 0-1...)."""

@@ -25,6 +25,10 @@ __all__ = ["load_addon", "load_protocol", "parse_protocol", "protocol_from_dict"
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+)
+
 Marks = dict[tuple[str | int, ...], tuple[int, int]]
 
 
@@ -54,6 +58,10 @@ class _Reader:
         if self.nodes > MAX_NODES:
             raise self._fail(node, f"the document expands to more than {MAX_NODES} nodes", path, "remove YAML aliases")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in _PLAIN_TAGS:
+            raise self._fail(
+                node, f"the YAML tag {node.tag!r} is not allowed", path, "protocol files hold plain data only"
+            )
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}
@@ -63,9 +71,9 @@ class _Reader:
                     raise self._fail(key_node, "mapping keys must be plain names or numbers", path)
                 if key in out:
                     raise self._fail(key_node, f"key {key!r} appears twice", (*path, key))
-                self.marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                out[key] = self.read(value_node, (*path, key))
-                self.marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                child = (*path, key)
+                out[key] = self.read(value_node, child)
+                self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.read(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -269,8 +277,11 @@ def _to_protocol_error(
         message = f"required field {loc[-1]!r} is missing"
     elif error["type"] == "literal_error" and loc == ("schema_version",):
         hint = "this tool reads schema_version 1"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem(s))"
+    others = [
+        e for e in errors if e is not error and not (e["type"] == "missing" and hint and f"`{e['loc'][-1]}`" in hint)
+    ]
+    if others:
+        message += f" (and {len(others)} more problem(s))"
     line, column = _position(loc, marks)
     return ProtocolError(message, file=source, line=line, column=column, path=_dotted(loc) or None, hint=hint)
 

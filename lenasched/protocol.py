@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .dayspec import CycleSet, format_days, parse_cycles, parse_days
+from .doses import format_dose
 from .outcomes import Outcomes
 from .sourced import Sourced, iter_sourced
 
@@ -227,7 +228,7 @@ class Escalation(_Frozen):
                 last = start + ((cap - start) // step) * step
                 raise FieldProblem(
                     f"steps of {step} from {start} never land on the cap {cap} "
-                    f"(they go {last} then {last + step}, overshooting it)",
+                    f"(they go {format_dose(last)} then {format_dose(last + step)}, overshooting it)",
                     ("step",),
                     "make (cap - start) a multiple of step",
                 )

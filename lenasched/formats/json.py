@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from ..calendar import Calendar
+from ..dayspec import format_days
 from ..doses import format_dose
 
 __all__ = ["calendar_dict", "to_json"]
@@ -65,15 +67,18 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    from decimal import Decimal
-
+    """An assumption's value as JSON: doses as strings, day sets as range text."""
     if isinstance(value, Decimal):
         return format_dose(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        return format_days(value)
+    if isinstance(value, list):
         return [_plain(v) for v in value]
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
-    return value
+    if isinstance(value, (int, str, bool)) or value is None:
+        return value
+    return str(value)
 
 
 def to_json(calendar: Calendar) -> str:

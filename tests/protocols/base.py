@@ -67,9 +67,9 @@ class ProtocolCase:
         for day in self.calendar:
             phase = by_phase[day.phase]
             regimens = [r for r in phase.drugs if r.drug == day.drug]
-            assert any(
-                r.repeat is not None or day.cycle_day in r.days_in(day.cycle) for r in regimens
-            ), f"{day.drug} on rest day {day}"
+            assert any(r.repeat is not None or day.cycle_day in r.days_in(day.cycle) for r in regimens), (
+                f"{day.drug} on rest day {day}"
+            )
             assert day.dose <= max(r.max_dose for r in regimens)
 
     def test_cycles_tile_without_gaps_or_overlaps(self) -> None:

@@ -1,0 +1,96 @@
+"""How a dose day is named in patient-facing outputs (printable HTML, iCalendar).
+
+One place decides what counts as a clinic day, how a dose is written and how a cycle day is
+labelled, so the printed calendar and the phone calendar always say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..calendar import Calendar, CycleWindow, DoseDay
+from ..doses import format_dose, format_unit
+
+__all__ = [
+    "CLINIC_ROUTES",
+    "MONTH_NAMES",
+    "WEEKDAY_NAMES",
+    "cycle_label",
+    "dose_text",
+    "drug_title",
+    "is_clinic",
+    "is_prophylaxis",
+    "long_date",
+    "month_title",
+    "summary_text",
+]
+
+# Given by the care team (infusion or injection), so the patient has to come in.
+CLINIC_ROUTES = frozenset({"iv", "sc"})
+_ROUTE_WORDS = {"iv": "infusion", "sc": "injection"}
+
+# Fixed English names: calendar.month_name follows the process locale, and output must not.
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def is_clinic(day: DoseDay) -> bool:
+    """An infusion or injection: given at the clinic, not taken at home."""
+    return day.route in CLINIC_ROUTES
+
+
+def is_prophylaxis(day: DoseDay) -> bool:
+    """A drug given to prevent a side effect (tumour flare, clots, ...), not to treat the disease."""
+    return day.role == "prophylaxis"
+
+
+def drug_title(day: DoseDay) -> str:
+    """'lenalidomide' -> 'Lenalidomide'."""
+    return day.drug[:1].upper() + day.drug[1:]
+
+
+def dose_text(day: DoseDay) -> str:
+    """'10 mg', or for body-size doses the prescription and the mg given: '375 mg/m² (683 mg)'."""
+    text = f"{format_dose(day.dose)} {format_unit(day.unit)}"
+    if day.unit != "mg":
+        text += f" ({format_dose(day.dose_mg)} mg)"
+    return text
+
+
+def summary_text(day: DoseDay) -> str:
+    """Short title of one administration: 'Lenalidomide 10 mg', 'Rituximab 375 mg/m² (683 mg), clinic infusion'."""
+    text = f"{drug_title(day)} {dose_text(day)}"
+    if is_clinic(day):
+        text += f", clinic {_ROUTE_WORDS[day.route]}"
+    if is_prophylaxis(day):
+        text += " (prophylaxis)"
+    return text
+
+
+def cycle_label(calendar: Calendar, window: CycleWindow, day: date) -> str:
+    """'cycle 2 · day 15'; the phase name is added when the protocol has more than one phase."""
+    cycle_day = (day - window.start).days + 1
+    prefix = f"{window.phase} " if len(calendar.protocol.phases) > 1 else ""
+    return f"{prefix}cycle {window.cycle} · day {cycle_day}"
+
+
+def month_title(year: int, month: int) -> str:
+    return f"{MONTH_NAMES[month - 1]} {year}"
+
+
+def long_date(day: date) -> str:
+    """'Tuesday 1 December 2026': unambiguous in every country, unlike 01/12/2026."""
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"

@@ -1,0 +1,289 @@
+"""The printable patient calendar: one self-contained HTML file, one month per printed page.
+
+The page is built in two steps: :func:`calendar_page` turns the ``Calendar`` into plain view data
+(months → weeks → day cells → items, every sentence already written), then the Jinja2 template
+``templates/calendar.html.j2`` lays it out. The template makes no decisions about doses, so what a
+patient reads is tested on the view data and on the rendered text alike.
+
+Made for paper and for greyscale printers: every marking (rest day, clinic day, prophylaxis, new
+dose) is a word or a pattern, never a colour alone. No fonts, scripts or images are fetched, and
+nothing in the output depends on the time it was made.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+from ..calendar import Calendar, CycleWindow, DoseDay
+from ..dayspec import format_days
+from ..describe import DISCLAIMER
+from ..doses import format_dose, format_unit
+from ..protocol import Reference
+from .daytext import (
+    WEEKDAY_NAMES,
+    cycle_label,
+    dose_text,
+    drug_title,
+    is_clinic,
+    is_prophylaxis,
+    long_date,
+    month_title,
+)
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+__all__ = ["CalendarPage", "Cell", "CycleRow", "Item", "Month", "calendar_page", "full_citation", "to_html"]
+
+TEMPLATE = "calendar.html.j2"
+
+CellKind = Literal["dose", "rest", "outside", "pad"]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One drug on one day, as the patient reads it."""
+
+    drug: str
+    title: str
+    dose: str
+    instruction: str
+    clinic: bool
+    prophylaxis: bool
+    new_dose: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One box of the month grid. ``pad`` boxes belong to the neighbouring month and stay empty."""
+
+    kind: CellKind
+    iso: str = ""
+    number: int = 0
+    long_date: str = ""
+    label: str = ""
+    cycle_start: bool = False
+    items: tuple[Item, ...] = ()
+
+    @property
+    def clinic(self) -> bool:
+        return any(item.clinic for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    key: str
+    title: str
+    position: int
+    count: int
+    weeks: tuple[tuple[Cell, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRow:
+    """One line of the overview's cycle table."""
+
+    number: str
+    name: str
+    first: str
+    last: str
+    what: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarPage:
+    """Everything the template shows, already in words."""
+
+    title: str
+    protocol_id: str
+    setting: str
+    citation: str
+    short_citation: str
+    start: str
+    end: str
+    patient: str
+    drugs: tuple[str, ...]
+    months: tuple[Month, ...]
+    cycles: tuple[CycleRow, ...]
+    totals: tuple[str, ...]
+    assumptions: tuple[str, ...]
+    has_clinic: bool
+    has_prophylaxis: bool
+    has_new_dose: bool
+    weekdays: tuple[str, ...]
+    disclaimer: str
+
+
+def to_html(calendar: Calendar, *, allow_multiple: bool = False) -> str:
+    """The calendar as one printable, self-contained HTML document.
+
+    ``allow_multiple`` is passed to the instruction writer: without it, a daily dose that needs
+    more than one capsule is refused rather than printed.
+    """
+    page = calendar_page(calendar, allow_multiple=allow_multiple)
+    return _environment().get_template(TEMPLATE).render(page=page)
+
+
+def calendar_page(calendar: Calendar, *, allow_multiple: bool = False) -> CalendarPage:
+    """The view data of the printable calendar (no markup)."""
+    protocol = calendar.protocol
+    items = _items(calendar, allow_multiple)
+    months = tuple(_months(calendar, items))
+    all_items = [item for day_items in items.values() for item in day_items]
+    patient = calendar.patient.describe() if calendar.patient is not None else ""
+    return CalendarPage(
+        title=protocol.title,
+        protocol_id=protocol.id,
+        setting=protocol.setting,
+        citation=full_citation(protocol.citation),
+        short_citation=protocol.citation.short(),
+        start=long_date(calendar.start),
+        end=long_date(calendar.end),
+        patient=patient,
+        drugs=calendar.drugs,
+        months=months,
+        cycles=tuple(_cycle_rows(calendar)),
+        totals=tuple(
+            f"{drug_title(calendar.for_drug(drug)[0])}: {format_dose(calendar.total_mg(drug))} mg in total"
+            for drug in calendar.drugs
+        ),
+        assumptions=tuple(f"{path}: {s.assumption}" for path, s in protocol.assumptions()),
+        has_clinic=any(item.clinic for item in all_items),
+        has_prophylaxis=any(item.prophylaxis for item in all_items),
+        has_new_dose=any(item.new_dose for item in all_items),
+        weekdays=WEEKDAY_NAMES,
+        disclaimer=DISCLAIMER,
+    )
+
+
+def full_citation(ref: Reference) -> str:
+    """Vancouver-like: 'Badoux XC, Keating MJ, Wen S, et al. Title. Blood. 2011;118(13):3489-98. PMID 21725050.'"""
+    authors = ", ".join(ref.authors[:3]) + (", et al." if len(ref.authors) > 3 else ".") if ref.authors else ""
+    parts = [authors, ref.title.rstrip(".") + "."]
+    where = ref.journal or ""
+    if ref.year:
+        where += f" {ref.year}"
+    if ref.volume:
+        where += f";{ref.volume}"
+    if ref.pages:
+        where += f":{ref.pages}"
+    if where:
+        parts.append(where.strip() + ".")
+    if ref.registry:
+        parts.append(f"{ref.registry}.")
+    if ref.pmid:
+        parts.append(f"PMID {ref.pmid}.")
+    if ref.doi:
+        parts.append(f"doi:{ref.doi}")
+    return " ".join(p for p in parts if p)
+
+
+def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, ...]]:
+    from ..instructions import instruction
+
+    previous: dict[str, Decimal] = {}
+    out: dict[date, list[Item]] = {}
+    for day in calendar.days:
+        last = previous.get(day.drug)
+        previous[day.drug] = day.dose
+        out.setdefault(day.date, []).append(
+            Item(
+                drug=day.drug,
+                title=drug_title(day),
+                dose=dose_text(day),
+                instruction=instruction(day, allow_multiple=allow_multiple),
+                clinic=is_clinic(day),
+                prophylaxis=is_prophylaxis(day),
+                new_dose=last is not None and last != day.dose,
+            )
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _month_keys(first: date, last: date) -> Iterator[tuple[int, int]]:
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _months(calendar: Calendar, items: dict[date, tuple[Item, ...]]) -> Iterator[Month]:
+    keys = list(_month_keys(calendar.start, calendar.end))
+    grid = _stdcal.Calendar(firstweekday=0)
+    for position, (year, month) in enumerate(keys, start=1):
+        weeks = tuple(
+            tuple(_cell(calendar, day, items) if day.month == month else Cell(kind="pad") for day in week)
+            for week in grid.monthdatescalendar(year, month)
+        )
+        yield Month(
+            key=f"{year:04d}-{month:02d}",
+            title=month_title(year, month),
+            position=position,
+            count=len(keys),
+            weeks=weeks,
+        )
+
+
+def _cell(calendar: Calendar, day: date, items: dict[date, tuple[Item, ...]]) -> Cell:
+    window = calendar.window_of(day)
+    if window is None:
+        return Cell(kind="outside", iso=day.isoformat(), number=day.day, long_date=long_date(day))
+    given = items.get(day, ())
+    return Cell(
+        kind="dose" if given else "rest",
+        iso=day.isoformat(),
+        number=day.day,
+        long_date=long_date(day),
+        label=cycle_label(calendar, window, day),
+        cycle_start=day == window.start,
+        items=given,
+    )
+
+
+def _cycle_rows(calendar: Calendar) -> Iterator[CycleRow]:
+    for window in calendar.windows:
+        rows = calendar.between(window.start, window.end)
+        yield CycleRow(
+            number=str(window.index) + ("" if window.complete else " (part shown)"),
+            name=f"{window.phase} cycle {window.cycle}"
+            if len(calendar.protocol.phases) > 1
+            else f"cycle {window.cycle}",
+            first=long_date(window.start),
+            last=long_date(window.end),
+            what=tuple(_drug_in_window(calendar, window, rows)),
+        )
+
+
+def _drug_in_window(calendar: Calendar, window: CycleWindow, rows: tuple[DoseDay, ...]) -> Iterator[str]:
+    for drug in calendar.drugs:
+        mine = [r for r in rows if r.drug == drug]
+        if not mine:
+            continue
+        levels: list[Decimal] = []
+        for r in mine:
+            if not levels or levels[-1] != r.dose:
+                levels.append(r.dose)
+        doses = " → ".join(format_dose(x) for x in levels) + f" {format_unit(mine[0].unit)}"
+        days = tuple((r.date - window.start).days + 1 for r in mine)
+        count = f"{len(days)} day" + ("" if len(days) == 1 else "s")
+        yield f"{drug_title(mine[0])} {doses} on {count} (day{'' if len(days) == 1 else 's'} {format_days(days)})"
+
+
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("lenasched", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
