@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,6 +45,15 @@ def _decimal(text: str) -> Decimal:
     return value
 
 
+def _clock(text: str) -> time:
+    import re
+
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day; write it as HH:MM, e.g. 08:00")
+    return time(int(match[1]), int(match[2]))
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -66,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lenasched {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="bundled protocols: id, title, setting, citation")
+    lst = sub.add_parser("list", help="bundled protocols: id, title, setting, citation")
+    lst.add_argument("--outcomes", action="store_true", help="show the reported outcomes instead (NR = not reported)")
 
     show = sub.add_parser("show", help="a protocol in words, with the source of every value")
     show.add_argument("protocol", help="bundled id or path to a YAML file")
@@ -77,8 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     horizon = cal.add_mutually_exclusive_group()
     horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
     horizon.add_argument("--until", type=_date, help="last date to show (YYYY-MM-DD)")
-    cal.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    cal.add_argument("--format", choices=("table", "csv", "json", "html", "ics"), default="table")
     cal.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    cal.add_argument("--reminder", type=_clock, metavar="HH:MM", help="ics: a daily reminder at this time (with --tz)")
+    cal.add_argument("--tz", metavar="ZONE", help="ics: IANA time zone of the reminder, e.g. Europe/Rome")
     body = cal.add_argument_group("patient (for mg/m² and mg/kg doses)")
     body.add_argument("--bsa", type=_decimal, help="body-surface area in m²")
     body.add_argument("--height", type=_decimal, help="height in cm (with --weight: BSA is computed)")
@@ -123,11 +135,15 @@ def _patient(args: argparse.Namespace) -> Any:
         raise UsageError(f"patient {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | bytes, output: str | None) -> None:
     if output:
         from .atomic import write_atomic
 
         write_atomic(output, text)
+    elif isinstance(text, bytes):  # exact bytes (CRLF of iCalendar), untouched by newline translation
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
     else:
         sys.stdout.write(text)
 
@@ -138,12 +154,23 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     from .registry import bundled_ids, get_protocol
 
-    table = Table(title="Bundled protocols", title_justify="left")
-    for name in ("id", "title", "setting", "citation"):
-        table.add_column(name, overflow="fold")
-    for pid in bundled_ids():
-        p = get_protocol(pid)
-        table.add_row(p.id, p.title, p.setting, p.citation.short())
+    if args.outcomes:
+        from .outcomes import OUTCOME_FIELDS
+
+        table = Table(title="Reported outcomes (NR = not reported)", title_justify="left")
+        table.add_column("id", overflow="fold")
+        for label in OUTCOME_FIELDS.values():
+            table.add_column(label, overflow="fold", justify="right")
+        for pid in bundled_ids():
+            outcomes = get_protocol(pid).outcomes
+            table.add_row(pid, *(outcomes.display(name) for name in OUTCOME_FIELDS))
+    else:
+        table = Table(title="Bundled protocols", title_justify="left")
+        for name in ("id", "title", "setting", "citation"):
+            table.add_column(name, overflow="fold")
+        for pid in bundled_ids():
+            p = get_protocol(pid)
+            table.add_row(p.id, p.title, p.setting, p.citation.short())
     Console().print(table)
     return 0
 
@@ -160,6 +187,8 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     from .engine import expand
     from .registry import resolve
 
+    if args.format != "ics" and (args.reminder is not None or args.tz is not None):
+        raise UsageError("--reminder and --tz apply to --format ics only")
     protocol = resolve(args.protocol)
     cycles, until = args.cycles, args.until
     if protocol.open_ended and cycles is None and until is None:
@@ -170,7 +199,15 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     calendar = expand(protocol, args.start, cycles=cycles, until=until, patient=_patient(args))
-    if args.format == "csv":
+    if args.format == "html":
+        from .formats.html import to_html
+
+        _emit(to_html(calendar), args.output)
+    elif args.format == "ics":
+        from .formats.ics import to_ics
+
+        _emit(to_ics(calendar, reminder=args.reminder, tz=args.tz), args.output)
+    elif args.format == "csv":
         from .formats.csv import to_csv
 
         _emit(to_csv(calendar), args.output)

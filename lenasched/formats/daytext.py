@@ -6,7 +6,9 @@ labelled, so the printed calendar and the phone calendar always say the same thi
 
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date
+from typing import Protocol as _Protocol
 
 from ..calendar import Calendar, CycleWindow, DoseDay
 from ..doses import format_dose, format_unit
@@ -15,6 +17,8 @@ __all__ = [
     "CLINIC_ROUTES",
     "MONTH_NAMES",
     "WEEKDAY_NAMES",
+    "DatedCheck",
+    "check_text",
     "cycle_label",
     "dose_text",
     "drug_title",
@@ -22,6 +26,7 @@ __all__ = [
     "is_prophylaxis",
     "long_date",
     "month_title",
+    "short_date",
     "summary_text",
 ]
 
@@ -45,6 +50,32 @@ MONTH_NAMES = (
     "December",
 )
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class DatedCheck(_Protocol):
+    """A dated task that is not a dose, shown beside the doses: ``lenasched.rems.PregnancyTest`` is one.
+
+    ``date`` is the suggested day; ``earliest``-``latest`` is the window in which it may be done.
+    """
+
+    @property
+    def date(self) -> _dt.date: ...
+
+    @property
+    def earliest(self) -> _dt.date: ...
+
+    @property
+    def latest(self) -> _dt.date: ...
+
+    @property
+    def title(self) -> str: ...
+
+
+def check_text(check: DatedCheck) -> str:
+    """'Pregnancy test (week 2)', plus the allowed window when there is one."""
+    if check.earliest == check.latest:
+        return check.title
+    return f"{check.title} (any day from {short_date(check.earliest)} to {short_date(check.latest)})"
 
 
 def is_clinic(day: DoseDay) -> bool:
@@ -89,6 +120,11 @@ def cycle_label(calendar: Calendar, window: CycleWindow, day: date) -> str:
 
 def month_title(year: int, month: int) -> str:
     return f"{MONTH_NAMES[month - 1]} {year}"
+
+
+def short_date(day: date) -> str:
+    """'1 Dec 2026'."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
 def long_date(day: date) -> str:

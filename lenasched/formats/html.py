@@ -13,7 +13,7 @@ nothing in the output depends on the time it was made.
 from __future__ import annotations
 
 import calendar as _stdcal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,8 +27,9 @@ from ..doses import format_dose, format_unit
 from ..protocol import Reference
 from .daytext import (
     WEEKDAY_NAMES,
+    DatedCheck,
+    check_text,
     cycle_label,
-    dose_text,
     drug_title,
     is_clinic,
     is_prophylaxis,
@@ -51,8 +52,7 @@ class Item:
     """One drug on one day, as the patient reads it."""
 
     drug: str
-    title: str
-    dose: str
+    name: str
     instruction: str
     clinic: bool
     prophylaxis: bool
@@ -70,6 +70,7 @@ class Cell:
     label: str = ""
     cycle_start: bool = False
     items: tuple[Item, ...] = ()
+    checks: tuple[str, ...] = ()
 
     @property
     def clinic(self) -> bool:
@@ -113,6 +114,8 @@ class CalendarPage:
     cycles: tuple[CycleRow, ...]
     totals: tuple[str, ...]
     assumptions: tuple[str, ...]
+    remarks: tuple[str, ...]
+    checks: tuple[tuple[str, str], ...]
     has_clinic: bool
     has_prophylaxis: bool
     has_new_dose: bool
@@ -120,21 +123,42 @@ class CalendarPage:
     disclaimer: str
 
 
-def to_html(calendar: Calendar, *, allow_multiple: bool = False) -> str:
+def to_html(
+    calendar: Calendar,
+    *,
+    allow_multiple: bool = False,
+    remarks: Sequence[str] = (),
+    checks: Sequence[DatedCheck] = (),
+) -> str:
     """The calendar as one printable, self-contained HTML document.
 
     ``allow_multiple`` is passed to the instruction writer: without it, a daily dose that needs
-    more than one capsule is refused rather than printed.
+    more than one capsule is refused rather than printed. ``remarks`` are printed on the first
+    page (e.g. the renal adjustment's summary); ``checks`` are dated tasks shown in the grid and
+    listed on the first page (e.g. ``lenasched.rems.pregnancy_tests(calendar)``).
     """
-    page = calendar_page(calendar, allow_multiple=allow_multiple)
+    page = calendar_page(calendar, allow_multiple=allow_multiple, remarks=remarks, checks=checks)
     return _environment().get_template(TEMPLATE).render(page=page)
 
 
-def calendar_page(calendar: Calendar, *, allow_multiple: bool = False) -> CalendarPage:
+def calendar_page(
+    calendar: Calendar,
+    *,
+    allow_multiple: bool = False,
+    remarks: Sequence[str] = (),
+    checks: Sequence[DatedCheck] = (),
+) -> CalendarPage:
     """The view data of the printable calendar (no markup)."""
     protocol = calendar.protocol
     items = _items(calendar, allow_multiple)
-    months = tuple(_months(calendar, items))
+    ordered = sorted(checks, key=lambda c: (c.date, c.title))
+    by_date: dict[date, list[str]] = {}
+    for check in ordered:
+        by_date.setdefault(check.date, []).append(check_text(check))
+    check_days = {k: tuple(v) for k, v in by_date.items()}
+    first = min([calendar.start, *check_days])
+    last = max([calendar.end, *check_days])
+    months = tuple(_months(calendar, items, check_days, first, last))
     all_items = [item for day_items in items.values() for item in day_items]
     patient = calendar.patient.describe() if calendar.patient is not None else ""
     return CalendarPage(
@@ -154,6 +178,8 @@ def calendar_page(calendar: Calendar, *, allow_multiple: bool = False) -> Calend
             for drug in calendar.drugs
         ),
         assumptions=tuple(f"{path}: {s.assumption}" for path, s in protocol.assumptions()),
+        remarks=tuple(remarks),
+        checks=tuple((long_date(c.date), check_text(c)) for c in ordered),
         has_clinic=any(item.clinic for item in all_items),
         has_prophylaxis=any(item.prophylaxis for item in all_items),
         has_new_dose=any(item.new_dose for item in all_items),
@@ -164,7 +190,9 @@ def calendar_page(calendar: Calendar, *, allow_multiple: bool = False) -> Calend
 
 def full_citation(ref: Reference) -> str:
     """Vancouver-like: 'Badoux XC, Keating MJ, Wen S, et al. Title. Blood. 2011;118(13):3489-98. PMID 21725050.'"""
-    authors = ", ".join(ref.authors[:3]) + (", et al." if len(ref.authors) > 3 else ".") if ref.authors else ""
+    names = [a for a in ref.authors if a.strip().rstrip(".").lower() != "et al"]
+    more = len(names) > 3 or len(names) < len(ref.authors)
+    authors = ", ".join(names[:3]) + (", et al." if more else ".") if names else ""
     parts = [authors, ref.title.rstrip(".") + "."]
     where = ref.journal or ""
     if ref.year:
@@ -192,12 +220,13 @@ def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, .
     for day in calendar.days:
         last = previous.get(day.drug)
         previous[day.drug] = day.dose
+        sentence = instruction(day, allow_multiple=allow_multiple)
         out.setdefault(day.date, []).append(
             Item(
                 drug=day.drug,
-                title=drug_title(day),
-                dose=dose_text(day),
-                instruction=instruction(day, allow_multiple=allow_multiple),
+                # The drug is named once: before the sentence unless the sentence already names it.
+                name="" if day.drug.lower() in sentence.lower() else drug_title(day),
+                instruction=sentence,
                 clinic=is_clinic(day),
                 prophylaxis=is_prophylaxis(day),
                 new_dose=last is not None and last != day.dose,
@@ -213,12 +242,18 @@ def _month_keys(first: date, last: date) -> Iterator[tuple[int, int]]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _months(calendar: Calendar, items: dict[date, tuple[Item, ...]]) -> Iterator[Month]:
-    keys = list(_month_keys(calendar.start, calendar.end))
+def _months(
+    calendar: Calendar,
+    items: dict[date, tuple[Item, ...]],
+    checks: dict[date, tuple[str, ...]],
+    first: date,
+    last: date,
+) -> Iterator[Month]:
+    keys = list(_month_keys(first, last))
     grid = _stdcal.Calendar(firstweekday=0)
     for position, (year, month) in enumerate(keys, start=1):
         weeks = tuple(
-            tuple(_cell(calendar, day, items) if day.month == month else Cell(kind="pad") for day in week)
+            tuple(_cell(calendar, day, items, checks) if day.month == month else Cell(kind="pad") for day in week)
             for week in grid.monthdatescalendar(year, month)
         )
         yield Month(
@@ -230,10 +265,16 @@ def _months(calendar: Calendar, items: dict[date, tuple[Item, ...]]) -> Iterator
         )
 
 
-def _cell(calendar: Calendar, day: date, items: dict[date, tuple[Item, ...]]) -> Cell:
+def _cell(
+    calendar: Calendar, day: date, items: dict[date, tuple[Item, ...]], checks: dict[date, tuple[str, ...]]
+) -> Cell:
     window = calendar.window_of(day)
+    tasks = checks.get(day, ())
     if window is None:
-        return Cell(kind="outside", iso=day.isoformat(), number=day.day, long_date=long_date(day))
+        label = "before start" if day < calendar.start else "after end"
+        return Cell(
+            kind="outside", iso=day.isoformat(), number=day.day, long_date=long_date(day), label=label, checks=tasks
+        )
     given = items.get(day, ())
     return Cell(
         kind="dose" if given else "rest",
@@ -243,6 +284,7 @@ def _cell(calendar: Calendar, day: date, items: dict[date, tuple[Item, ...]]) ->
         label=cycle_label(calendar, window, day),
         cycle_start=day == window.start,
         items=given,
+        checks=tasks,
     )
 
 

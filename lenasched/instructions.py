@@ -1,0 +1,59 @@
+"""The plain sentence printed for each dose day, generated from the structured dose, never typed by hand.
+
+Lenalidomide names its capsules ("Take one 5 mg capsule by mouth"); other oral drugs name the mg
+("Take 20 mg prednisone by mouth"); infusions and injections say they are given at the clinic.
+A dose no capsule makes raises ``CapsuleError`` instead of printing a sentence nobody can follow.
+"""
+
+from __future__ import annotations
+
+from .calendar import DoseDay
+from .capsules import CapsulePick, choose_capsules, count_word
+from .doses import format_dose, format_unit
+
+__all__ = ["capsules_for", "instruction"]
+
+_CLINIC_ROUTES = {"iv": "by intravenous infusion at the clinic", "sc": "by subcutaneous injection at the clinic"}
+
+
+def _capsule_drug() -> str:
+    from .label import load_label
+
+    return load_label().drug
+
+
+def capsules_for(day: DoseDay, *, allow_multiple: bool = False) -> CapsulePick | None:
+    """The capsules for a lenalidomide day (None for other drugs and routes)."""
+    if day.route != "oral" or day.drug != _capsule_drug():
+        return None
+    return choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug)
+
+
+def instruction(day: DoseDay, *, allow_multiple: bool = False) -> str:
+    """One sentence saying what to take or receive on this dose day.
+
+    ``allow_multiple`` permits a lenalidomide dose made of several capsules (otherwise refused).
+    """
+    pick = capsules_for(day, allow_multiple=allow_multiple)
+    if pick is not None:
+        return _capsule_sentence(pick)
+    mg = format_dose(day.dose_mg)
+    prescribed = f"{format_dose(day.dose)} {format_unit(day.unit)}"
+    if day.route in _CLINIC_ROUTES:
+        name = day.drug[:1].upper() + day.drug[1:]
+        amount = prescribed if day.unit == "mg" else f"{prescribed} ({mg} mg)"
+        return f"{name} {amount} {_CLINIC_ROUTES[day.route]}"
+    text = f"Take {mg} mg {day.drug} by mouth"
+    if day.unit != "mg":
+        text += f" ({prescribed})"
+    return text
+
+
+def _capsule_sentence(pick: CapsulePick) -> str:
+    parts = [
+        f"{count_word(n)} {format_dose(strength)} mg capsule{'s' if n > 1 else ''}" for strength, n in pick.capsules
+    ]
+    text = "Take " + " and ".join(parts) + " by mouth"
+    if pick.multiple:
+        text += f" ({format_dose(pick.dose_mg)} mg in total)"
+    return text

@@ -1,0 +1,265 @@
+"""Renal dose adjustment: creatinine clearance, the label's renal table, and an adjusted calendar.
+
+The label gives, per CrCl band, the lenalidomide dose to use in patients with reduced kidney
+function (``dose_mg`` every 24 or 48 hours). lenasched applies a band as a **ceiling and a
+minimum interval**: a day above the band's dose is lowered to it, and with a 48-hour interval a
+dose day closer than 48 hours to the previous kept dose is dropped. Doses are never raised and
+rest days stay rest days. Every change is recorded with its reason and the label citation, so
+calendar and dispensing output can say that an adjustment was applied and why.
+
+Bands the label says were not studied (CrCl < 11 mL/min without dialysis) are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from .calendar import Calendar, CycleWindow, DoseDay
+from .doses import format_dose
+from .errors import ScheduleError
+from .label import Label, RenalBand, RenalDose, load_label
+
+__all__ = [
+    "COLUMN_NAMES",
+    "RenalAdjustment",
+    "RenalChange",
+    "RenalFunction",
+    "adjust_for_renal",
+    "cockcroft_gault",
+    "renal_band",
+    "scr_umol_to_mg_dl",
+]
+
+Sex = Literal["female", "male"]
+
+COLUMN_NAMES = {"mm_mcl": "multiple myeloma / mantle cell lymphoma", "mds": "myelodysplastic syndromes"}
+"""Label columns of the renal table, in words. CLL is not a labelled indication; mm_mcl is the default."""
+
+_ONE_PLACE = Decimal("0.1")
+_UMOL_PER_MG_DL = Decimal("88.4")
+
+
+def scr_umol_to_mg_dl(scr_umol_l: Decimal) -> Decimal:
+    """Serum creatinine from µmol/L to mg/dL (÷ 88.4)."""
+    return scr_umol_l / _UMOL_PER_MG_DL
+
+
+def cockcroft_gault(age_years: int | Decimal, weight_kg: Decimal, scr_mg_dl: Decimal, sex: Sex) -> Decimal:
+    """Creatinine clearance in mL/min, 1 decimal: (140 − age) × weight / (72 × SCr), × 0.85 for women.
+
+    >>> cockcroft_gault(60, Decimal("72"), Decimal("1.0"), "male")
+    Decimal('80.0')
+    >>> cockcroft_gault(60, Decimal("72"), Decimal("1.0"), "female")
+    Decimal('68.0')
+    """
+    age = Decimal(age_years)
+    if not (18 <= age <= 120):
+        raise ScheduleError(f"Cockcroft-Gault is for adults: age {age} is outside 18-120 years")
+    if not (Decimal(20) <= weight_kg <= Decimal(400)):
+        raise ScheduleError(f"weight {weight_kg} kg is outside 20-400 kg; check the value and unit")
+    if not (Decimal("0.1") <= scr_mg_dl <= Decimal(20)):
+        raise ScheduleError(
+            f"serum creatinine {format_dose(scr_mg_dl)} mg/dL is outside 0.1-20 mg/dL; "
+            "check the value and its unit (µmol/L values must be given as µmol/L)"
+        )
+    if sex not in ("female", "male"):
+        raise ScheduleError(f"sex must be 'female' or 'male' for Cockcroft-Gault, got {sex!r}")
+    value = (Decimal(140) - age) * weight_kg / (Decimal(72) * scr_mg_dl)
+    if sex == "female":
+        value *= Decimal("0.85")
+    return value.quantize(_ONE_PLACE, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class RenalFunction:
+    """A patient's kidney function as lenasched uses it: CrCl (given or computed) and dialysis."""
+
+    crcl_ml_min: Decimal | None
+    dialysis: bool = False
+    method: Literal["given", "cockcroft-gault", "dialysis"] = "given"
+    inputs: str = ""
+
+    def __post_init__(self) -> None:
+        if self.crcl_ml_min is None and not self.dialysis:
+            raise ScheduleError("give a creatinine clearance (or the Cockcroft-Gault inputs), or say the patient is on dialysis")
+        if self.crcl_ml_min is not None and not (Decimal(0) <= self.crcl_ml_min <= Decimal(300)):
+            raise ScheduleError(f"creatinine clearance {self.crcl_ml_min} mL/min is outside 0-300 mL/min")
+
+    @classmethod
+    def given(cls, crcl_ml_min: Decimal, *, dialysis: bool = False) -> RenalFunction:
+        return cls(crcl_ml_min, dialysis, "given", f"CrCl {format_dose(crcl_ml_min)} mL/min (given)")
+
+    @classmethod
+    def on_dialysis(cls) -> RenalFunction:
+        return cls(None, True, "dialysis", "on dialysis")
+
+    @classmethod
+    def from_cockcroft_gault(
+        cls, *, age_years: int, weight_kg: Decimal, scr_mg_dl: Decimal, sex: Sex, dialysis: bool = False
+    ) -> RenalFunction:
+        crcl = cockcroft_gault(age_years, weight_kg, scr_mg_dl, sex)
+        inputs = (
+            f"CrCl {format_dose(crcl)} mL/min (Cockcroft-Gault: age {age_years}, weight {format_dose(weight_kg)} kg, "
+            f"serum creatinine {format_dose(scr_mg_dl.quantize(Decimal('0.01'), ROUND_HALF_UP))} mg/dL, {sex})"
+        )
+        return cls(crcl, dialysis, "cockcroft-gault", inputs)
+
+    def describe(self) -> str:
+        text = self.inputs or (
+            f"CrCl {format_dose(self.crcl_ml_min)} mL/min" if self.crcl_ml_min is not None else "on dialysis"
+        )
+        if self.dialysis and "dialysis" not in text:
+            text += ", on dialysis"
+        return text
+
+
+def renal_band(renal: RenalFunction, label: Label | None = None) -> RenalBand | None:
+    """The label band this patient falls in; None when no adjustment is needed (CrCl ≥ 60 mL/min).
+
+    Refuses (``ScheduleError``) a range the label says was not studied, and a dialysis patient whose
+    CrCl falls in no dialysis band.
+    """
+    label = label or load_label()
+    table = label.renal
+    for gap in table.not_studied:
+        if gap.contains(renal.crcl_ml_min, renal.dialysis):
+            raise ScheduleError(
+                f"{renal.describe()}: the label says {gap.name} has not been studied "
+                f"({label.cite(gap.source)}: {gap.detail}); lenasched will not adjust a calendar for it"
+            )
+    for band in table.bands:
+        if band.contains(renal.crcl_ml_min, renal.dialysis):
+            return band
+    if renal.dialysis:
+        raise ScheduleError(
+            f"{renal.describe()}: the label's renal table has no row for a patient on dialysis with this "
+            "creatinine clearance; check the values"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RenalChange:
+    """One dose day changed by the renal rule: lowered (``after_mg``) or dropped (``after_mg`` None)."""
+
+    date: date
+    phase: str
+    cycle: int
+    cycle_day: int
+    drug: str
+    before_mg: Decimal
+    after_mg: Decimal | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenalAdjustment:
+    """What the renal rule did to a calendar, and why (band, rule, citation)."""
+
+    renal: RenalFunction
+    drug: str
+    column: str
+    band: RenalBand | None
+    rule: RenalDose | None
+    changes: tuple[RenalChange, ...]
+    citation: str
+
+    @property
+    def applies(self) -> bool:
+        """The patient falls in a band of the table (even if no day had to change)."""
+        return self.band is not None
+
+    @property
+    def lowered(self) -> tuple[RenalChange, ...]:
+        return tuple(c for c in self.changes if c.after_mg is not None)
+
+    @property
+    def dropped(self) -> tuple[RenalChange, ...]:
+        return tuple(c for c in self.changes if c.after_mg is None)
+
+    def summary(self) -> str:
+        """One paragraph for calendar and dispensing output."""
+        if self.band is None or self.rule is None:
+            return f"Renal function: {self.renal.describe()}: no {self.drug} dose adjustment in the label's table."
+        text = (
+            f"Renal dose adjustment applied: {self.renal.describe()} is in the label's "
+            f"{self.band.name} band ({self.band.describe()}); {self.drug} at most {self.rule.describe()} "
+            f"({COLUMN_NAMES.get(self.column, self.column)} column of the renal table; {self.citation}). "
+            f"{len(self.lowered)} dose day(s) lowered, {len(self.dropped)} dropped for the dosing interval; "
+            "doses already at or below it are unchanged."
+        )
+        if self.rule.note:
+            text += f" {self.rule.note}"
+        return text
+
+
+def adjust_for_renal(
+    calendar: Calendar, renal: RenalFunction, *, column: str = "mm_mcl", label: Label | None = None
+) -> tuple[Calendar, RenalAdjustment]:
+    """A new calendar with the label's renal rule applied to the label drug, and the record of changes.
+
+    Pure: the input calendar is not modified; other drugs are untouched.
+    """
+    label = label or load_label()
+    if column not in label.renal.columns:
+        raise ScheduleError(f"unknown renal table column {column!r}; known: {', '.join(label.renal.columns)}")
+    band = renal_band(renal, label)
+    drug = label.drug
+    if band is None:
+        return calendar, RenalAdjustment(renal, drug, column, None, None, (), label.cite(None))
+    rule = band.doses.get(column)
+    if rule is None:
+        raise ScheduleError(
+            f"{renal.describe()}: the label's {band.name} band has no verified {COLUMN_NAMES.get(column, column)} "
+            f"dose in lenasched's label data; choose another column only if it applies to this patient"
+        )
+    ceiling = rule.dose_mg.value
+    interval = rule.interval_days
+    why_cap = f"renal: {band.name} band, at most {format_dose(ceiling)} mg"
+    why_gap = f"renal: {band.name} band, one dose every {rule.interval_hours.value} hours"
+    days: list[DoseDay] = []
+    changes: list[RenalChange] = []
+    last_kept: date | None = None
+    for day in calendar.days:
+        if day.drug != drug:
+            days.append(day)
+            continue
+        if day.unit != "mg":
+            raise ScheduleError(f"{drug} on {day.date} is dosed in {day.unit}; the renal table is in mg")
+        if last_kept is not None and (day.date - last_kept).days < interval:
+            changes.append(_change(day, None, why_gap))
+            continue
+        last_kept = day.date
+        if day.dose_mg > ceiling:
+            changes.append(_change(day, ceiling, why_cap))
+            days.append(dataclasses.replace(day, dose=ceiling, dose_mg=ceiling))
+        else:
+            days.append(day)
+    adjusted = dataclasses.replace(
+        calendar, days=tuple(days), windows=_rewindow(calendar.windows, {d.date for d in days})
+    )
+    cite = label.cite(rule.dose_mg.source)
+    return adjusted, RenalAdjustment(renal, drug, column, band, rule, tuple(changes), cite)
+
+
+def _change(day: DoseDay, after: Decimal | None, reason: str) -> RenalChange:
+    return RenalChange(day.date, day.phase, day.cycle, day.cycle_day, day.drug, day.dose_mg, after, reason)
+
+
+def _rewindow(windows: tuple[CycleWindow, ...], given: set[date]) -> tuple[CycleWindow, ...]:
+    """Windows whose on/rest days match the remaining dose days (a dropped day becomes a rest day)."""
+    out = []
+    for w in windows:
+        span = sorted({*w.on_days, *w.rest_days})
+        out.append(
+            dataclasses.replace(
+                w,
+                on_days=tuple(d for d in span if d in given),
+                rest_days=tuple(d for d in span if d not in given),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,516 @@
+"""Monte Carlo of dose delivery: how much lenalidomide virtual patients really get on a protocol.
+
+The planned calendar comes from the engine (one expansion); the patients are numpy vectors, and the
+simulation steps through the planned dosing days once, updating every patient at the same time. It
+never expands a calendar per patient.
+
+The event model (also in ``lenasched simulate --help`` and ``docs/simulation.md``):
+
+- In each cycle a patient who takes the drug on every planned day of it has a dose-limiting event
+  with probability ``p`` (per cycle; one value, or one per cycle with the last repeated). The risk
+  is spread evenly over the cycle's planned dosing days as a daily hazard ``1 - (1 - p)^(1/n)``,
+  so it applies only to days the drug is actually taken: held days carry no risk, and a patient
+  can have a second event in the same cycle after recovering.
+- The dose of the event day is taken. The drug is then held for ``recovery_days`` and resumes one
+  dose level lower (the protocol's ``dose_levels``, together with its escalation steps), and never
+  escalates above that level again. An event at the lowest level stops the drug for good.
+- Missed days are not made up and cycles keep their dates (holds do not delay the calendar).
+- Events are independent between patients, between cycles and of the dose level; ``p`` from
+  several reported toxicities combines as independent risks, ``1 - prod(1 - p_i)``.
+- Reported rates: a percentage of patients (``52``) is taken as the chance of at least one event
+  over the first ``over_cycles`` cycles and turned into a constant per-cycle ``p``; a rate given per
+  cycle (``"34 (of cycles)"``) is used as it is; other text (``"<1"``) cannot be used.
+- Only the primary drug (lenalidomide) is simulated; companion drugs are not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from .compare import DEFAULT_START, PRIMARY_DRUG
+from .doses import format_dose
+from .engine import expand
+from .errors import MissingDependencyError, SimulationError
+from .horizon import parse_horizon
+from .outcomes import OUTCOME_FIELDS
+from .patient import Patient
+from .protocol import Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = [
+    "DEFAULT_EVENT_FIELDS",
+    "DEFAULT_HORIZON_DAYS",
+    "DEFAULT_OVER_CYCLES",
+    "DEFAULT_RECOVERY_DAYS",
+    "UNITS_PER_MG",
+    "CycleStats",
+    "EventRate",
+    "SimulationResult",
+    "reported_event_rate",
+    "simulate",
+]
+
+#: Grade 3/4 cytopenias are the usual trigger of a lenalidomide hold and dose reduction.
+DEFAULT_EVENT_FIELDS: tuple[str, ...] = ("neutropenia_g34_pct", "thrombocytopenia_g34_pct")
+DEFAULT_OVER_CYCLES = 6
+DEFAULT_RECOVERY_DAYS = 14
+DEFAULT_HORIZON_DAYS = 728
+#: Doses are counted in integer units of 0.0001 mg (the format's finest dose), so sums are exact.
+UNITS_PER_MG = 10_000
+MAX_PATIENTS = 10_000_000
+
+_PER_CYCLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*\(of cycles\)\s*$")
+_CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class EventRate:
+    """Per-cycle event probabilities and where they came from (one line per source)."""
+
+    per_cycle: tuple[float, ...]
+    sources: tuple[str, ...]
+
+    def at(self, cycle_index: int) -> float:
+        """Probability in cycle ``cycle_index`` (0-based); the last value repeats."""
+        return self.per_cycle[min(cycle_index, len(self.per_cycle) - 1)]
+
+
+@dataclass(frozen=True)
+class CycleStats:
+    """What happened in one cycle window, over all simulated patients."""
+
+    index: int
+    phase: str
+    cycle: int
+    first_day: int
+    last_day: int
+    probability: float
+    planned_mg: Decimal
+    median_mg: Decimal
+    mean_mg: Decimal
+    fraction_event: float
+    fraction_held: float
+    fraction_at_cap: float
+    fraction_reached_cap: float
+    fraction_stopped: float
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "cycle": self.index,
+            "phase": self.phase,
+            "phase_cycle": self.cycle,
+            "first_day": self.first_day,
+            "last_day": self.last_day,
+            "event_probability": _ratio(self.probability, 4),
+            "planned_mg": self.planned_mg,
+            "median_mg": self.median_mg,
+            "mean_mg": self.mean_mg,
+            "fraction_event": _ratio(self.fraction_event),
+            "fraction_held": _ratio(self.fraction_held),
+            "fraction_at_cap": _ratio(self.fraction_at_cap),
+            "fraction_reached_cap": _ratio(self.fraction_reached_cap),
+            "fraction_stopped": _ratio(self.fraction_stopped),
+        }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Per-patient arrays and their summaries. Arrays are numpy, indexed by patient."""
+
+    protocol_id: str
+    drug: str
+    patients: int
+    seed: int
+    horizon_days: int
+    span_days: int
+    recovery_days: int
+    rate: EventRate
+    ladder: tuple[Decimal, ...]
+    cap: Decimal
+    planned_total_mg: Decimal
+    cumulative_mg: NDArray[np.float64] = field(repr=False)
+    dose_intensity: NDArray[np.float64] = field(repr=False)
+    events: NDArray[np.int64] = field(repr=False)
+    stopped: NDArray[np.bool_] = field(repr=False)
+    cycles: tuple[CycleStats, ...] = field(repr=False)
+    daily_units: NDArray[np.int64] | None = field(default=None, repr=False)
+
+    @property
+    def planned_intensity(self) -> Decimal:
+        """Planned mg/week over the same span (what every patient gets with no events)."""
+        if not self.span_days:
+            return Decimal(0)
+        return (self.planned_total_mg * 7 / self.span_days).quantize(_CENTS, ROUND_HALF_UP)
+
+    @property
+    def fraction_stopped(self) -> float:
+        return float(self.stopped.mean())
+
+    @property
+    def fraction_with_event(self) -> float:
+        return float((self.events > 0).mean())
+
+    def quartiles(self, values: NDArray[np.float64]) -> tuple[Decimal, Decimal, Decimal]:
+        """25th, 50th and 75th percentiles (linear interpolation), to 0.01."""
+        import numpy as np
+
+        q1, q2, q3 = np.percentile(values, [25, 50, 75])
+        return _dec(float(q1)), _dec(float(q2)), _dec(float(q3))
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers: medians and IQRs of dose intensity and cumulative dose, events, stops."""
+        i1, i2, i3 = self.quartiles(self.dose_intensity)
+        c1, c2, c3 = self.quartiles(self.cumulative_mg)
+        return {
+            "protocol": self.protocol_id,
+            "drug": self.drug,
+            "patients": self.patients,
+            "seed": self.seed,
+            "horizon_days": self.horizon_days,
+            "span_days": self.span_days,
+            "recovery_days": self.recovery_days,
+            "event_probability_per_cycle": [_ratio(p, 4) for p in self.rate.per_cycle],
+            "event_rate_sources": list(self.rate.sources),
+            "dose_levels": [format_dose(x) for x in self.ladder],
+            "cap": format_dose(self.cap),
+            "planned_cumulative_mg": self.planned_total_mg,
+            "planned_dose_intensity_mg_per_week": self.planned_intensity,
+            "dose_intensity_median": i2,
+            "dose_intensity_q1": i1,
+            "dose_intensity_q3": i3,
+            "cumulative_mg_median": c2,
+            "cumulative_mg_q1": c1,
+            "cumulative_mg_q3": c3,
+            "fraction_with_event": _ratio(self.fraction_with_event),
+            "fraction_stopped": _ratio(self.fraction_stopped),
+        }
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One row per cycle window (the per-cycle table)."""
+        return [c.to_row() for c in self.cycles]
+
+
+def reported_event_rate(
+    protocol: Protocol,
+    fields: Sequence[str] = DEFAULT_EVENT_FIELDS,
+    *,
+    over_cycles: int = DEFAULT_OVER_CYCLES,
+) -> EventRate:
+    """A constant per-cycle probability from the protocol's reported toxicity rates.
+
+    Refused with :class:`SimulationError` when none of ``fields`` is reported as a usable number.
+    """
+    if over_cycles < 1:
+        raise SimulationError(f"over_cycles must be at least 1, got {over_cycles}")
+    survive = 1.0
+    used: list[str] = []
+    skipped: list[str] = []
+    for name in fields:
+        if name not in OUTCOME_FIELDS or name in ("patients", "os", "pfs"):
+            choices = [f for f in OUTCOME_FIELDS if f.endswith("_pct")]
+            raise SimulationError(f"{name!r} is not a reported rate; use one of: {', '.join(choices)}")
+        reported = getattr(protocol.outcomes, name)
+        if reported is None:
+            skipped.append(f"{name} not reported")
+            continue
+        value = reported.value
+        label = OUTCOME_FIELDS[name]
+        if isinstance(value, Decimal):
+            share = float(value) / 100
+            p = 1 - (1 - share) ** (1 / over_cycles) if share < 1 else 1.0
+            used.append(
+                f"{label} {format_dose(value)}% of patients, taken as the chance of at least one event "
+                f"over {over_cycles} cycles: {p:.4f} per cycle"
+            )
+        else:
+            match = _PER_CYCLE.match(value)
+            if match is None:
+                skipped.append(f"{name} {value!r} is not a number")
+                continue
+            p = float(match.group(1)) / 100
+            used.append(f"{label} {value}: {p:.4f} per cycle")
+        if not 0 <= p <= 1:
+            raise SimulationError(f"{name} gives a probability of {p}, outside 0-1")
+        survive *= 1 - p
+    if not used:
+        raise SimulationError(
+            f"{protocol.id} reports no usable rate for {', '.join(fields)} ({'; '.join(skipped)}); "
+            "give the per-cycle probability (--event-prob)"
+        )
+    sources = used + [f"not used: {s}" for s in skipped]
+    if len(used) > 1:
+        sources.append(f"combined as independent risks: {1 - survive:.4f} per cycle")
+    return EventRate(per_cycle=(1 - survive,), sources=tuple(sources))
+
+
+def simulate(
+    protocol: Protocol,
+    *,
+    patients: int = 10_000,
+    seed: int = 0,
+    horizon: int | str = DEFAULT_HORIZON_DAYS,
+    event_prob: float | Sequence[float] | EventRate | None = None,
+    recovery_days: int = DEFAULT_RECOVERY_DAYS,
+    dose_levels: Sequence[Decimal] | None = None,
+    start: date | None = None,
+    patient: Patient | None = None,
+    drug: str = PRIMARY_DRUG,
+    keep_daily: bool = False,
+) -> SimulationResult:
+    """Simulate ``patients`` virtual patients on ``protocol`` for ``horizon`` days (needs numpy).
+
+    ``event_prob`` is the per-cycle probability of a dose-limiting event (one number, one per
+    cycle with the last repeated, or an :class:`EventRate`); by default it comes from the
+    protocol's reported grade 3/4 cytopenias (:func:`reported_event_rate`). ``dose_levels``
+    replaces the protocol's reduction ladder. ``keep_daily`` also returns the patients x days
+    matrix of delivered doses in units of 1/``UNITS_PER_MG`` mg. The same ``seed`` gives the
+    same result.
+    """
+    try:
+        import numpy as np
+    except ImportError:
+        raise MissingDependencyError("the simulation", "numpy", "sim") from None
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise SimulationError(f"patients must be between 1 and {MAX_PATIENTS}, got {patients}")
+    if recovery_days < 0:
+        raise SimulationError(f"recovery_days cannot be negative, got {recovery_days}")
+    if seed < 0:
+        raise SimulationError(f"the seed must be 0 or more, got {seed}")
+    try:
+        days = parse_horizon(horizon)
+    except ValueError as exc:
+        raise SimulationError(str(exc)) from None
+    rate = _rate(protocol, event_prob)
+    plan = _plan(protocol, start or DEFAULT_START, days, patient, drug, dose_levels)
+
+    rng = np.random.default_rng(seed)
+    n = patients
+    ladder_units = np.array([_units(x) for x in plan.ladder], dtype=np.int64)
+    top = len(plan.ladder) - 1
+    cap_index = plan.ladder.index(plan.cap) if plan.cap in plan.ladder else -1
+    ceiling = np.full(n, top, dtype=np.int64)
+    hold_until = np.zeros(n, dtype=np.int64)
+    on = np.ones(n, dtype=bool)  # not stopped
+    cumulative = np.zeros(n, dtype=np.int64)
+    events = np.zeros(n, dtype=np.int64)
+    reached = np.zeros(n, dtype=bool)
+    daily = np.zeros((n, days), dtype=np.int64) if keep_daily else None
+    stats: list[CycleStats] = []
+    for window in plan.windows:
+        p = rate.at(window.index)
+        hazard = 1.0 if p >= 1 else (1 - (1 - p) ** (1 / window.full_dosing_days) if window.full_dosing_days else 0.0)
+        in_cycle = np.zeros(n, dtype=np.int64)
+        had_event = np.zeros(n, dtype=bool)
+        held = np.zeros(n, dtype=bool)
+        at_cap = np.zeros(n, dtype=bool)
+        for day, planned_level in window.dosing:
+            active = hold_until <= day
+            active &= on
+            held |= on & ~active
+            level = np.minimum(ceiling, planned_level)
+            dose = np.where(active, ladder_units[level], 0)
+            in_cycle += dose
+            if daily is not None:
+                daily[:, day] = dose
+            if planned_level >= cap_index >= 0:
+                at_cap |= active & (level == cap_index)
+            if hazard > 0:
+                event = rng.random(n) < hazard
+                event &= active
+                if event.any():
+                    lowered = level[event] - 1
+                    ceiling[event] = np.maximum(lowered, 0)
+                    hold_until[event] = day + 1 + recovery_days
+                    on[np.flatnonzero(event)[lowered < 0]] = False
+                    events += event
+                    had_event |= event
+        cumulative += in_cycle
+        reached |= at_cap
+        stats.append(
+            CycleStats(
+                index=window.index + 1,
+                phase=window.phase,
+                cycle=window.cycle,
+                first_day=window.first_day + 1,
+                last_day=window.last_day + 1,
+                probability=p,
+                planned_mg=window.planned_mg,
+                median_mg=_dec(float(np.median(in_cycle)) / UNITS_PER_MG),
+                mean_mg=_dec(float(in_cycle.mean()) / UNITS_PER_MG),
+                fraction_event=float(had_event.mean()),
+                fraction_held=float(held.mean()),
+                fraction_at_cap=float(at_cap.mean()),
+                fraction_reached_cap=float(reached.mean()),
+                fraction_stopped=float(1 - on.mean()),
+            )
+        )
+    cumulative_mg = cumulative / UNITS_PER_MG
+    weeks = plan.span_days / 7
+    intensity = cumulative_mg / weeks if weeks else np.zeros(n)
+    return SimulationResult(
+        protocol_id=protocol.id,
+        drug=drug,
+        patients=n,
+        seed=seed,
+        horizon_days=days,
+        span_days=plan.span_days,
+        recovery_days=recovery_days,
+        rate=rate,
+        ladder=plan.ladder,
+        cap=plan.cap,
+        planned_total_mg=plan.total_mg,
+        cumulative_mg=cumulative_mg,
+        dose_intensity=intensity,
+        events=events,
+        stopped=~on,
+        cycles=tuple(stats),
+        daily_units=daily,
+    )
+
+
+# --- the plan: the planned calendar as plain arrays -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Window:
+    index: int
+    phase: str
+    cycle: int
+    first_day: int
+    last_day: int
+    full_dosing_days: int
+    planned_mg: Decimal
+    dosing: tuple[tuple[int, int], ...]  # (0-based study day, planned ladder index)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    ladder: tuple[Decimal, ...]
+    cap: Decimal
+    windows: tuple[_Window, ...]
+    span_days: int
+    total_mg: Decimal
+
+
+def _plan(
+    protocol: Protocol,
+    start: date,
+    days: int,
+    patient: Patient | None,
+    drug: str,
+    dose_levels: Sequence[Decimal] | None,
+) -> _Plan:
+    regimens = [r for phase in protocol.phases for r in phase.drugs if r.drug == drug]
+    if not regimens:
+        raise SimulationError(f"{protocol.id} has no {drug} to simulate")
+    if any(r.unit != "mg" for r in regimens):
+        raise SimulationError(f"{protocol.id}: the simulation handles {drug} dosed in mg only")
+    scaled = any(r.unit != "mg" for phase in protocol.phases for r in phase.drugs)
+    if scaled and patient is None:
+        from .compare import REFERENCE_PATIENT
+
+        patient = REFERENCE_PATIENT  # companion drugs only; they are not simulated
+    calendar = expand(protocol, start, until=start + timedelta(days=days - 1), patient=patient)
+    if calendar.windows and not calendar.windows[-1].complete:
+        full = expand(protocol, start, cycles=len(calendar.windows), patient=patient)
+    else:
+        full = calendar
+    planned = {d.dose for d in calendar.days if d.drug == drug}
+    if dose_levels is not None:
+        ladder = sorted(set(dose_levels))
+        missing = sorted(planned - set(ladder))
+        if missing:
+            raise SimulationError(
+                f"planned dose {format_dose(missing[0])} mg is not among the dose levels given "
+                f"({', '.join(format_dose(x) for x in ladder)})"
+            )
+    else:
+        levels: set[Decimal] = set(planned)
+        for r in regimens:
+            levels.update(r.planned_doses)
+            if r.dose_levels is not None:
+                levels.update(r.dose_levels.value)
+        ladder = sorted(levels)
+    if not ladder or ladder[0] <= 0:
+        raise SimulationError("dose levels must be positive")
+    position = {dose: i for i, dose in enumerate(ladder)}
+    index_of = {(w.phase, w.cycle): w for w in calendar.windows}
+    full_counts: dict[tuple[str, int], int] = {}
+    for d in full.days:
+        if d.drug == drug:
+            key = (d.phase, d.cycle)
+            full_counts[key] = full_counts.get(key, 0) + 1
+    per_window: dict[tuple[str, int], list[tuple[int, int]]] = {key: [] for key in index_of}
+    planned_mg: dict[tuple[str, int], Decimal] = {key: Decimal(0) for key in index_of}
+    for d in calendar.days:
+        if d.drug != drug or d.study_day > days:
+            continue
+        per_window[(d.phase, d.cycle)].append((d.study_day - 1, position[d.dose]))
+        planned_mg[(d.phase, d.cycle)] += d.dose_mg
+    windows = []
+    for w in calendar.windows:
+        key = (w.phase, w.cycle)
+        windows.append(
+            _Window(
+                index=w.index - 1,
+                phase=w.phase,
+                cycle=w.cycle,
+                first_day=(w.start - start).days,
+                last_day=(w.end - start).days,
+                full_dosing_days=full_counts.get(key, 0),
+                planned_mg=planned_mg[key],
+                dosing=tuple(per_window[key]),
+            )
+        )
+    span = min(days, (calendar.end - start).days + 1) if calendar.windows else 0
+    cap = max(r.max_dose for r in regimens)
+    return _Plan(
+        ladder=tuple(ladder),
+        cap=cap,
+        windows=tuple(windows),
+        span_days=span,
+        total_mg=sum(planned_mg.values(), Decimal(0)),
+    )
+
+
+def _rate(protocol: Protocol, event_prob: float | Sequence[float] | EventRate | None) -> EventRate:
+    if event_prob is None:
+        return reported_event_rate(protocol)
+    if isinstance(event_prob, EventRate):
+        rate = event_prob
+    else:
+        values = (event_prob,) if isinstance(event_prob, (int, float)) else tuple(event_prob)
+        if not values:
+            raise SimulationError("give at least one event probability")
+        rate = EventRate(
+            per_cycle=tuple(float(v) for v in values),
+            sources=("given: " + ", ".join(f"{float(v):g}" for v in values) + " per cycle (last repeats)",),
+        )
+    for p in rate.per_cycle:
+        if not (0 <= p <= 1) or math.isnan(p):
+            raise SimulationError(f"an event probability must be between 0 and 1, got {p}")
+    return rate
+
+
+def _units(dose: Decimal) -> int:
+    scaled = dose * UNITS_PER_MG
+    if scaled != scaled.to_integral_value():
+        raise SimulationError(f"dose {dose} mg is finer than 1/{UNITS_PER_MG} mg")
+    return int(scaled)
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(_CENTS, ROUND_HALF_UP)
+
+
+def _ratio(value: float, places: int = 4) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
