@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     body.add_argument("--height", type=_decimal, help="height in cm (with --weight: BSA is computed)")
     body.add_argument("--weight", type=_decimal, help="weight in kg")
     body.add_argument("--bsa-formula", choices=("mosteller", "dubois"), default="mosteller")
+    from .commands._pharmacy import add_multiple_argument, add_rems_arguments, add_renal_arguments
+
+    add_multiple_argument(cal)
+    add_renal_arguments(cal, with_weight=False)
+    add_rems_arguments(cal)
 
     val = sub.add_parser("validate", help="check protocol files; exit 1 if any is invalid")
     val.add_argument("files", nargs="+", help="YAML files (or bundled ids)")
@@ -108,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
-EXTRA_COMMANDS: tuple[str, ...] = ()
+EXTRA_COMMANDS: tuple[str, ...] = ("dispense",)
 
 
 def _extra(name: str) -> Any:
@@ -199,6 +204,9 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     calendar = expand(protocol, args.start, cycles=cycles, until=until, patient=_patient(args))
+    from .commands._pharmacy import apply_pharmacy
+
+    calendar, layer = apply_pharmacy(args, calendar)
     if args.format == "html":
         from .formats.html import to_html
 

@@ -12,6 +12,7 @@ __all__ = [
     "CapsuleError",
     "LenaschedError",
     "MissingDependencyError",
+    "OutputError",
     "ProtocolError",
     "ScheduleError",
     "SimulationError",
@@ -129,3 +130,7 @@ class MissingDependencyError(LenaschedError, ImportError):
 
 class SimulationError(LenaschedError, ValueError):
     """A Monte Carlo simulation cannot run with these parameters (no event rate, probability outside 0-1...)."""
+
+
+class OutputError(LenaschedError, ValueError):
+    """An output cannot be written as asked (e.g. a plot file type no backend writes)."""

@@ -73,10 +73,11 @@ def _month_table(cal: Calendar, year: int, month: int, labels: dict[str, str]) -
     return table
 
 
-def _summary(cal: Calendar) -> Table:
-    table = Table(title="Cycles", title_justify="left")
-    for name in ("cycle", "phase", "start", "end", "dosing days", "daily dose(s)", "total"):
-        table.add_column(name, justify="right" if name in ("cycle", "dosing days", "total") else "left")
+def _summary(cal: Calendar, labels: dict[str, str]) -> Table:
+    table = Table(title="Cycles (L = lenalidomide dosing days)", title_justify="left")
+    for name in ("cycle", "phase", "start", "end", "L days", "daily dose(s)", "total"):
+        right = name in ("cycle", "L days", "total")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name in ("start", "end", "cycle"))
     for window in cal.windows:
         rows = cal.between(window.start, window.end)
         doses: list[str] = []
@@ -93,8 +94,8 @@ def _summary(cal: Calendar) -> Table:
                 if not levels or levels[-1] != r.dose:
                     levels.append(r.dose)
             unit = format_unit(mine[0].unit)
-            doses.append(f"{drug}: " + " → ".join(format_dose(x) for x in levels) + f" {unit}")
-            totals.append(f"{format_dose(sum((r.dose_mg for r in mine), Decimal(0)))} mg")
+            doses.append(f"{labels[drug]} " + " → ".join(format_dose(x) for x in levels) + f" {unit}")
+            totals.append(f"{labels[drug]} {format_dose(sum((r.dose_mg for r in mine), Decimal(0)))} mg")
         label = f"{window.index}" + ("" if window.complete else " (part)")
         table.add_row(
             label,
@@ -118,16 +119,14 @@ def render_calendar(cal: Calendar) -> Group:
     ]
     if cal.patient is not None and cal.patient.describe():
         parts.append(Text(f"Patient: {cal.patient.describe()}"))
-    legend = ", ".join(
-        f"{label} = {drug}" + (" (mg)" if drug != PRIMARY else "") for drug, label in labels.items() if drug != PRIMARY
-    )
+    legend = ", ".join(f"{label} = {drug} (mg)" for drug, label in labels.items() if drug != PRIMARY)
     parts.append(
         Text("Each day: lenalidomide dose in mg; 'rest' = no drug that day" + (f"; {legend}" if legend else ""))
     )
     last = cal.windows[-1].end if cal.windows else cal.start
     for year, month in _months(cal.start, last):
         parts.append(_month_table(cal, year, month, labels))
-    parts.append(_summary(cal))
+    parts.append(_summary(cal, labels))
     for drug in cal.drugs:
         parts.append(Text(f"Total {drug}: {format_dose(cal.total_mg(drug))} mg"))
     assumptions = protocol.assumptions()

@@ -1,0 +1,93 @@
+"""``lenasched dispense``: what to hand out per fill (capsule strengths and counts, days, instructions)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["lenalidomide_only", "register", "run"]
+
+
+def register(sub: Any) -> None:
+    from ..cli import _date, _positive_int
+    from ._pharmacy import add_multiple_argument, add_renal_arguments
+
+    parser = sub.add_parser(
+        "dispense",
+        help="dispensing plan: capsules per fill (at most 28 days), days covered, label instructions",
+        description="Plan lenalidomide fills from a protocol calendar: per fill the capsule strength(s) and "
+        "count, the days covered and the label instructions. Rest days are not dispensed; a fill never "
+        "covers more than the REMS 28-day supply limit.",
+    )
+    parser.add_argument("protocol", help="bundled id or path to a YAML file")
+    parser.add_argument("--start", required=True, type=_date, help="date of day 1 (YYYY-MM-DD)")
+    horizon = parser.add_mutually_exclusive_group()
+    horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
+    horizon.add_argument("--until", type=_date, help="last date to plan (YYYY-MM-DD)")
+    add_multiple_argument(parser)
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    add_renal_arguments(parser, with_weight=True)
+
+
+def lenalidomide_only(protocol: Any, drug: str) -> Any:
+    """The protocol with only ``drug``'s regimens: cycles keep their dates, and companion drugs'
+    body-size doses (which would need a BSA) are not computed for a plan that does not dispense them."""
+    phases = [phase.model_copy(update={"drugs": [r for r in phase.drugs if r.drug == drug]}) for phase in protocol.phases]
+    return protocol.model_copy(update={"phases": phases})
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import DEFAULT_OPEN_CYCLES, _emit
+    from ..dispense import dispense_plan
+    from ..engine import expand
+    from ..label import load_label
+    from ..registry import resolve
+    from ..renal import adjust_for_renal
+    from ._pharmacy import renal_function
+
+    protocol = resolve(args.protocol)
+    label = load_label()
+    cycles, until = args.cycles, args.until
+    if protocol.open_ended and cycles is None and until is None:
+        cycles = DEFAULT_OPEN_CYCLES
+        print(
+            f"note: {protocol.id} continues until progression; planning the first {cycles} cycles "
+            "(use --cycles or --until for more)",
+            file=sys.stderr,
+        )
+    others = [d for d in protocol.drugs if d != label.drug]
+    calendar = expand(lenalidomide_only(protocol, label.drug), args.start, cycles=cycles, until=until)
+    renal = renal_function(args)
+    adjustment = None
+    if renal is not None:
+        calendar, adjustment = adjust_for_renal(calendar, renal, column=args.renal_column, label=label)
+    plan = dispense_plan(calendar, allow_multiple=args.allow_multiple_capsules, renal=adjustment, label=label)
+    if others:
+        from dataclasses import replace
+
+        plan = replace(plan, not_dispensed=tuple(others))
+    if args.format == "csv":
+        from ..formats.dispense import plan_csv
+
+        _emit(plan_csv(plan), args.output)
+    elif args.format == "json":
+        from ..formats.dispense import plan_json
+
+        _emit(plan_json(plan), args.output)
+    else:
+        import io
+
+        from rich.console import Console
+
+        from ..render.dispense import render_plan
+
+        view = render_plan(plan, title=protocol.title)
+        if args.output:
+            console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
+            console.print(view)
+            _emit(console.export_text(), args.output)
+        else:
+            Console().print(view)
+    return 0
