@@ -10,18 +10,21 @@
 from __future__ import annotations
 
 from .calendar import Calendar, CycleWindow, DoseDay
+from .compare import Comparison, compare
 from .engine import expand
 from .errors import LenaschedError, ProtocolError, ScheduleError, UnknownProtocolError
 from .loader import load_protocol, parse_protocol, protocol_from_dict
 from .patient import Patient, bsa_dubois, bsa_mosteller
 from .protocol import DrugRegimen, Escalation, Phase, Protocol, Reference
 from .registry import bundled_ids, get_protocol, resolve
+from .simulate import simulate
 from .sourced import Sourced
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Calendar",
+    "Comparison",
     "CycleWindow",
     "DoseDay",
     "DrugRegimen",
@@ -39,10 +42,12 @@ __all__ = [
     "bsa_dubois",
     "bsa_mosteller",
     "bundled_ids",
+    "compare",
     "expand",
     "get_protocol",
     "load_protocol",
     "parse_protocol",
     "protocol_from_dict",
     "resolve",
+    "simulate",
 ]

@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
-EXTRA_COMMANDS: tuple[str, ...] = ("dispense",)
+EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "compare", "variant", "simulate")
 
 
 def _extra(name: str) -> Any:
@@ -210,19 +210,34 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     if args.format == "html":
         from .formats.html import to_html
 
-        _emit(to_html(calendar), args.output)
+        _emit(
+            to_html(calendar, allow_multiple=args.allow_multiple_capsules, remarks=layer.remarks, checks=layer.tests),
+            args.output,
+        )
     elif args.format == "ics":
         from .formats.ics import to_ics
 
-        _emit(to_ics(calendar, reminder=args.reminder, tz=args.tz), args.output)
+        _emit(
+            to_ics(
+                calendar,
+                reminder=args.reminder,
+                tz=args.tz,
+                allow_multiple=args.allow_multiple_capsules,
+                remarks=layer.remarks,
+                checks=layer.tests,
+            ),
+            args.output,
+        )
     elif args.format == "csv":
         from .formats.csv import to_csv
 
         _emit(to_csv(calendar), args.output)
+        for remark in layer.csv_notes():
+            print(f"note: {remark}", file=sys.stderr)
     elif args.format == "json":
         from .formats.json import to_json
 
-        _emit(to_json(calendar), args.output)
+        _emit(layer.extend_json(to_json(calendar)), args.output)
     else:
         from rich.console import Console
 
@@ -232,10 +247,10 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             import io
 
             console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
-            console.print(render_calendar(calendar))
+            console.print(render_calendar(calendar), *layer.renderables())
             _emit(console.export_text(), args.output)
         else:
-            Console().print(render_calendar(calendar))
+            Console().print(render_calendar(calendar), *layer.renderables())
     return 0
 
 

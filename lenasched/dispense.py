@@ -230,10 +230,13 @@ def _fill(
     multi = [r for r in runs if r.capsules.multiple]
     if multi:
         doses = ", ".join(f"{format_dose(r.dose_mg)} mg ({r.capsules.describe()})" for r in multi)
-        flags.append(f"MULTIPLE CAPSULES PER DOSE: {doses}; the label says substituting lower strengths was not studied")
+        flags.append(
+            f"MULTIPLE CAPSULES PER DOSE: {doses}; the label says substituting lower strengths was not studied"
+        )
     for before, after in zip(runs, runs[1:]):
         flags.append(
-            f"dose changes on {after.first.isoformat()}: {format_dose(before.dose_mg)} mg → {format_dose(after.dose_mg)} mg"
+            f"dose changes on {after.first.isoformat()}: "
+            f"{format_dose(before.dose_mg)} mg → {format_dose(after.dose_mg)} mg"
         )
     if renal is not None and renal.applies:
         first_date, horizon = group[0].date, group[0].date + timedelta(days=label.max_supply_days.value - 1)

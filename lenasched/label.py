@@ -232,7 +232,7 @@ def label_path() -> Path:
 def parse_label(text: str, source: str = "<label>") -> Label:
     """Validate label YAML text; problems become ``ProtocolError`` naming the file and field."""
     try:
-        data: Any = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        data: Any = yaml.load(text, Loader=_DecimalLoader)  # a SafeLoader subclass: no arbitrary tags
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProtocolError(
@@ -246,7 +246,8 @@ def parse_label(text: str, source: str = "<label>") -> Label:
     try:
         return Label.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()  # a misspelt key is unknown + missing: the unknown one says more
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p == "Sourced")))
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":

@@ -8,6 +8,7 @@ the label data file; this module only lays them out as dates for the calendar ou
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -28,9 +29,9 @@ class PregnancyTest:
     The suggested date is the start of the window, so a missed test can still be done in time.
     """
 
-    date: date
-    earliest: date
-    latest: date
+    date: _dt.date
+    earliest: _dt.date
+    latest: _dt.date
     kind: TestKind
     number: int
     title: str

@@ -85,7 +85,9 @@ class RenalFunction:
 
     def __post_init__(self) -> None:
         if self.crcl_ml_min is None and not self.dialysis:
-            raise ScheduleError("give a creatinine clearance (or the Cockcroft-Gault inputs), or say the patient is on dialysis")
+            raise ScheduleError(
+                "give a creatinine clearance (or the Cockcroft-Gault inputs), or say the patient is on dialysis"
+            )
         if self.crcl_ml_min is not None and not (Decimal(0) <= self.crcl_ml_min <= Decimal(300)):
             raise ScheduleError(f"creatinine clearance {self.crcl_ml_min} mL/min is outside 0-300 mL/min")
 
@@ -95,7 +97,7 @@ class RenalFunction:
 
     @classmethod
     def on_dialysis(cls) -> RenalFunction:
-        return cls(None, True, "dialysis", "on dialysis")
+        return cls(None, True, "dialysis", "patient on dialysis")
 
     @classmethod
     def from_cockcroft_gault(
@@ -185,13 +187,19 @@ class RenalAdjustment:
         """One paragraph for calendar and dispensing output."""
         if self.band is None or self.rule is None:
             return f"Renal function: {self.renal.describe()}: no {self.drug} dose adjustment in the label's table."
-        text = (
-            f"Renal dose adjustment applied: {self.renal.describe()} is in the label's "
-            f"{self.band.name} band ({self.band.describe()}); {self.drug} at most {self.rule.describe()} "
-            f"({COLUMN_NAMES.get(self.column, self.column)} column of the renal table; {self.citation}). "
-            f"{len(self.lowered)} dose day(s) lowered, {len(self.dropped)} dropped for the dosing interval; "
-            "doses already at or below it are unchanged."
+        rule = (
+            f"the label's {self.band.name} band ({self.band.describe()}): {self.drug} at most "
+            f"{self.rule.describe()} ({COLUMN_NAMES.get(self.column, self.column)} column of the renal table; "
+            f"{self.citation})"
         )
+        if self.changes:
+            text = (
+                f"Renal dose adjustment applied: {self.renal.describe()}, in {rule}. "
+                f"{len(self.lowered)} dose day(s) lowered, {len(self.dropped)} dropped to keep the dosing interval; "
+                "doses already at or below it are unchanged."
+            )
+        else:
+            text = f"Renal dose check: {self.renal.describe()}, in {rule}. No dose day is above it; nothing changed."
         if self.rule.note:
             text += f" {self.rule.note}"
         return text

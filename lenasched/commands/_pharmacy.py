@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from ..calendar import Calendar
-    from ..renal import RenalAdjustment, RenalFunction
     from ..rems import PregnancyTest
+    from ..renal import RenalAdjustment, RenalFunction
 
 __all__ = [
     "PharmacyLayer",
@@ -71,9 +71,7 @@ def add_renal_arguments(parser: argparse.ArgumentParser, *, with_weight: bool) -
     if with_weight:
         group.add_argument("--weight", type=_number, metavar="KG", help="weight in kg (Cockcroft-Gault)")
     group.add_argument("--scr", type=_number, metavar="VALUE", help="serum creatinine (Cockcroft-Gault)")
-    group.add_argument(
-        "--scr-unit", choices=("mg/dL", "umol/L"), default="mg/dL", help="unit of --scr (default mg/dL)"
-    )
+    group.add_argument("--scr-unit", choices=("mg/dL", "umol/L"), default="mg/dL", help="unit of --scr (default mg/dL)")
     group.add_argument("--sex", choices=("female", "male"), help="sex (Cockcroft-Gault)")
     group.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
     group.add_argument(
@@ -108,9 +106,8 @@ def renal_function(args: argparse.Namespace) -> RenalFunction | None:
             raise OptionError(f"give either --crcl or the Cockcroft-Gault inputs, not both (got {', '.join(given_cg)})")
         return RenalFunction.given(args.crcl, dialysis=args.dialysis)
     if given_cg:
-        missing = [k for k, v in cg.items() if v is None]
-        if args.weight is None:
-            missing.insert(1, "--weight")
+        needed = {"--age": args.age, "--weight": args.weight, "--scr": args.scr, "--sex": args.sex}
+        missing = [k for k, v in needed.items() if v is None]
         if missing:
             raise OptionError(f"Cockcroft-Gault needs --age, --weight, --scr and --sex (missing: {', '.join(missing)})")
         scr = args.scr if args.scr_unit == "mg/dL" else scr_umol_to_mg_dl(args.scr)
@@ -133,6 +130,15 @@ class PharmacyLayer:
     def remarks(self) -> tuple[str, ...]:
         """Sentences for the top of a printed calendar."""
         return (self.renal.summary(),) if self.renal is not None else ()
+
+    def csv_notes(self) -> tuple[str, ...]:
+        """What CSV rows cannot carry, said on stderr instead (the rows already hold adjusted doses)."""
+        notes = list(self.remarks)
+        if self.tests:
+            notes.append(
+                f"{len(self.tests)} REMS pregnancy test date(s) are not CSV rows; use --format json, html, ics or table"
+            )
+        return tuple(notes)
 
     def extend_json(self, text: str) -> str:
         """Calendar JSON with ``renal`` and ``pregnancy_tests`` added (unchanged when neither was asked for)."""

@@ -34,7 +34,9 @@ def register(sub: Any) -> None:
 def lenalidomide_only(protocol: Any, drug: str) -> Any:
     """The protocol with only ``drug``'s regimens: cycles keep their dates, and companion drugs'
     body-size doses (which would need a BSA) are not computed for a plan that does not dispense them."""
-    phases = [phase.model_copy(update={"drugs": [r for r in phase.drugs if r.drug == drug]}) for phase in protocol.phases]
+    phases = [
+        phase.model_copy(update={"drugs": [r for r in phase.drugs if r.drug == drug]}) for phase in protocol.phases
+    ]
     return protocol.model_copy(update={"phases": phases})
 
 

@@ -37,7 +37,9 @@ def render_plan(plan: DispensePlan, title: str | None = None) -> Group:
             instructions,
         )
     parts.append(table)
-    by_strength = ", ".join(f"{line.capsules} × {format_dose(line.strength_mg)} mg" for line in plan.capsules_by_strength)
+    by_strength = ", ".join(
+        f"{line.capsules} × {format_dose(line.strength_mg)} mg" for line in plan.capsules_by_strength
+    )
     parts.append(
         Text(
             f"Total: {by_strength} = {format_dose(plan.total_dispensed_mg)} mg dispensed; "

@@ -1,0 +1,145 @@
+"""Options and output shared by the trial-designer commands (compare, variant, simulate)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..doses import format_dose
+from ..errors import VariantError
+from ..protocol import Protocol
+
+__all__ = [
+    "add_horizon_arguments",
+    "add_output_arguments",
+    "add_set_argument",
+    "csv_text",
+    "emit_renderable",
+    "horizon_days",
+    "json_text",
+    "protocols_with_variants",
+]
+
+SET_HELP = (
+    "what-if override [ID:]DRUG[@PHASE].FIELD=VALUE, e.g. chen-2011:lenalidomide.start=5, or "
+    "PHASE.FIELD=VALUE for cycle_length_days / cycles; repeat for more. Drug fields: dose, start, step, "
+    "cap, sequence, every_days, first_step_day, every_cycles, first_step_cycle, days, cycles, "
+    "first_cycle_start_day, dose_levels, route"
+)
+
+
+def _horizon(text: str) -> int:
+    from ..horizon import parse_horizon
+
+    try:
+        return parse_horizon(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_horizon_arguments(parser: argparse.ArgumentParser, default_days: int) -> None:
+    from ..cli import _positive_int
+
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--horizon",
+        type=_horizon,
+        metavar="N[d|w]",
+        help=f"how far to look from day 1, in days or weeks: 168d, 24w (default {default_days} days)",
+    )
+    group.add_argument("--days", type=_positive_int, metavar="N", help="the horizon in days (same as --horizon Nd)")
+
+
+def horizon_days(args: argparse.Namespace, default_days: int) -> int:
+    if args.days is not None:
+        return int(_horizon(str(args.days)))
+    return int(args.horizon) if args.horizon is not None else default_days
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="OVERRIDE", help=SET_HELP)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+
+
+def protocols_with_variants(names: Sequence[str], overrides: Sequence[str]) -> list[Protocol]:
+    """Resolve ``names``; each protocol named by an override gets its variant right after it."""
+    from .. import __version__
+    from ..registry import resolve
+    from ..variants import apply_overrides, overrides_for, parse_override
+
+    protocols = [resolve(name) for name in names]
+    ids = [p.id for p in protocols]
+    for i, protocol_id in enumerate(ids):
+        if protocol_id in ids[:i]:
+            raise VariantError(protocol_id, "this protocol is named twice; name it once and use --set for a variant")
+    parsed = [parse_override(text) for text in overrides]
+    for override in parsed:
+        if override.protocol_id is None and len(protocols) > 1:
+            raise VariantError(override.text, "several protocols are given: say which one, as ID:drug.field=value")
+        if override.protocol_id is not None and override.protocol_id not in ids:
+            raise VariantError(override.text, f"{override.protocol_id!r} is not among the protocols given", choices=ids)
+    out: list[Protocol] = []
+    for protocol in protocols:
+        out.append(protocol)
+        mine = overrides_for(protocol, parsed, only_one=len(protocols) == 1)
+        if mine:
+            out.append(apply_overrides(protocol, mine, version=__version__))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format_dose(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def json_text(data: Any) -> str:
+    """JSON with doses as exact decimal strings; ``None`` stays ``null``."""
+    return json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def csv_text(rows: Sequence[dict[str, Any]], *, missing: dict[str, str] | None = None) -> str:
+    """CSV of dict rows (columns from the first row); ``missing`` gives per-column text for ``None``."""
+    buffer = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = list(rows[0])
+    writer.writerow(columns)
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if value is None:
+                cells.append((missing or {}).get(column, ""))
+            else:
+                cells.append(format_dose(value) if isinstance(value, Decimal) else str(value))
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def emit_renderable(renderable: Any, output: str | None) -> None:
+    """Print a rich renderable, or write its plain text to ``output``."""
+    from rich.console import Console
+
+    if output:
+        from ..atomic import write_atomic
+
+        console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+        console.print(renderable)
+        write_atomic(output, console.export_text())
+    else:
+        Console().print(renderable)

@@ -1,0 +1,88 @@
+"""The terminal output of ``lenasched simulate``: the headline numbers and the per-cycle table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..describe import DISCLAIMER
+from ..doses import format_dose
+from ..simulate import SimulationResult
+
+__all__ = ["render_simulation"]
+
+
+def _pct(value: Any) -> str:
+    return f"{float(value) * 100:.1f}"
+
+
+def render_simulation(result: SimulationResult) -> Group:
+    """Summary (median and IQR of intensity and cumulative dose, stops), sources of the rate, cycle table."""
+    s = result.summary()
+    head = Table(
+        title=f"{result.protocol_id}: {result.patients} simulated patients, {result.horizon_days} days, "
+        f"seed {result.seed}",
+        title_justify="left",
+        show_header=True,
+    )
+    for name in ("", "planned", "median", "IQR (25th-75th)"):
+        head.add_column(name, justify="left" if not name else "right")
+    head.add_row(
+        "dose intensity (mg/week)",
+        format_dose(s["planned_dose_intensity_mg_per_week"]),
+        _num(s["dose_intensity_median"]),
+        f"{_num(s['dose_intensity_q1'])}-{_num(s['dose_intensity_q3'])}",
+    )
+    head.add_row(
+        f"cumulative {result.drug} (mg)",
+        format_dose(s["planned_cumulative_mg"]),
+        _num(s["cumulative_mg_median"]),
+        f"{_num(s['cumulative_mg_q1'])}-{_num(s['cumulative_mg_q3'])}",
+    )
+    lines = [
+        Text(
+            f"Patients with at least one dose-limiting event: {_pct(s['fraction_with_event'])}%; "
+            f"stopped by day {result.horizon_days}: {_pct(s['fraction_stopped'])}%"
+        ),
+        Text(
+            f"Dose levels: {', '.join(s['dose_levels'])} mg (cap {s['cap']} mg); hold after an event: "
+            f"{result.recovery_days} days, then one level lower"
+        ),
+        Text("Event probability per cycle: " + ", ".join(str(p) for p in s["event_probability_per_cycle"])),
+    ]
+    lines += [Text(f"  - {source}", style="dim") for source in result.rate.sources]
+    phases = len({c.phase for c in result.cycles}) > 1
+    varying = len({c.probability for c in result.cycles}) > 1
+    cycles = Table(title="Per cycle (mg of lenalidomide; % of patients)", title_justify="left", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    columns = ["cycle", *(["phase"] if phases else []), "days", *(["p"] if varying else [])]
+    columns += ["planned", "median", "mean", "event", "held", "at cap", "reached", "stopped"]
+    for name in columns:
+        cycles.add_column(name, justify="left" if name == "phase" else "right", no_wrap=True)
+    for c in result.cycles:
+        cells = [str(c.index), *([f"{c.phase} {c.cycle}"] if phases else []), f"{c.first_day}-{c.last_day}"]
+        cells += [f"{c.probability:.3f}"] if varying else []
+        cells += [format_dose(c.planned_mg), _num(c.median_mg), f"{c.mean_mg:.1f}"]
+        cells += [
+            _pct(x)
+            for x in (c.fraction_event, c.fraction_held, c.fraction_at_cap, c.fraction_reached_cap, c.fraction_stopped)
+        ]
+        cycles.add_row(*cells)
+    notes = [
+        Text(
+            "p: event probability; event, held, at cap: % of patients with an event, a held planned day, a day at the cap in the cycle; "
+            "reached (the cap) and stopped: % by the end of the cycle.",
+            style="dim",
+        ),
+        Text("Model and assumptions: lenasched simulate --help, docs/simulation.md.", style="dim"),
+        Text(DISCLAIMER, style="italic"),
+    ]
+    return Group(head, *lines, cycles, *notes)
+
+
+def _num(value: Decimal) -> str:
+    return format_dose(value) if value == value.to_integral_value() else f"{value:.2f}"

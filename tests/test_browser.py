@@ -1,0 +1,114 @@
+"""The printable calendar in a real browser: headless Chromium renders it, prints it, screenshots it.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it where missing) or
+a binary named by ``LENASCHED_CHROMIUM``. Without one the tests skip, saying so. The screenshot is
+saved as ``cal.png`` in the test's temporary folder (``pytest --basetemp=DIR`` to keep it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lenasched.formats.html import to_html
+
+from .goldens import day_texts
+from .test_html import make_calendar
+
+TIMEOUT_S = 120
+
+
+def find_chromium() -> str | None:
+    explicit = os.environ.get("LENASCHED_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    for name in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium binary found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; "
+    "install Debian's `chromium` package or set LENASCHED_CHROMIUM)",
+)
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run headless Chromium offline with a throw-away profile; fail the test on error."""
+    assert CHROMIUM is not None
+    profile = tmp_path / "profile"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=False)
+    assert done.returncode == 0, f"chromium exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}"
+    return done
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Path:
+    path = tmp_path / "cal.html"
+    path.write_text(to_html(make_calendar()), encoding="utf-8")
+    return path
+
+
+def test_rendered_text_of_chosen_days(page: Path, tmp_path: Path) -> None:
+    dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout.decode("utf-8")
+    days = day_texts(dom)
+    assert days["2026-01-26"] == (
+        "26 induction cycle 1 · day 1 Lenalidomide: Take one 2.5 mg capsule by mouth "
+        "Rituximab 375 mg/m² (675 mg) by intravenous infusion at the clinic Clinic "
+        "Take 100 mg aspirin by mouth Prophylaxis"
+    )
+    assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Rest day"
+    assert days["2026-02-09"] == (
+        "9 induction cycle 2 · day 1 Lenalidomide: Take one 5 mg capsule by mouth New dose "
+        "Take 100 mg aspirin by mouth Prophylaxis"
+    )
+    assert days["2026-02-23"].startswith("23 maintenance cycle 1 · day 1 Lenalidomide: Take one 5 mg capsule")
+    assert days["2026-03-09"] == "9 after end"
+
+
+def test_screenshot_is_saved(page: Path, tmp_path: Path) -> None:
+    png = tmp_path / "cal.png"
+    chromium(tmp_path, f"--screenshot={png}", "--window-size=1200,1600", page.as_uri())
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1200, 1600)
+    assert len(data) > 20_000  # a page with content, not a blank image
+
+
+def printed_pages(tmp_path: Path, html: Path) -> int:
+    pdf = html.with_suffix(".pdf")
+    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+
+
+def test_prints_one_month_per_page(page: Path, tmp_path: Path) -> None:
+    html = page.read_text(encoding="utf-8")
+    overview = tmp_path / "overview.html"
+    overview.write_text(re.sub(r'<section class="month".*?</section>', "", html, flags=re.S), encoding="utf-8")
+    first_pages = printed_pages(tmp_path, overview)
+    assert first_pages == 1  # this short calendar's overview fits one page (a long one may take more)
+    assert printed_pages(tmp_path, page) == first_pages + 3  # then January, February, March: one page each

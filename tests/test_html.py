@@ -1,0 +1,190 @@
+"""The printable HTML calendar: its text (golden file), its markings, and what it refuses.
+
+Golden file: tests/golden/calendar-html.txt is the page's visible text, one block per line.
+Regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_html.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+import lenasched
+from lenasched import Calendar, LenaschedError, Patient, expand, parse_protocol
+from lenasched.cli import main
+from lenasched.describe import DISCLAIMER
+from lenasched.formats.html import calendar_page, full_citation, to_html
+
+from .goldens import check_golden, day_texts, html_text
+
+# Two phases, a month boundary, an escalation (new dose), rest days, an infusion dosed in mg/m²
+# (clinic day) and a prophylaxis drug: every marking of the printed calendar in six weeks.
+PROTOCOL_YAML = """\
+schema_version: 1
+id: print-test-2026
+title: Printing test regimen (lenalidomide 2.5 then 5 mg, rituximab, aspirin)
+setting: test only
+citation:
+  authors: [Rossi A, Bianchi B, Verdi C, Neri D]
+  title: A regimen made up to test the printed calendar
+  journal: Test Journal
+  year: 2026
+  volume: "1(1)"
+  pages: 1-9
+  pmid: "10000001"
+phases:
+  - name: induction
+    cycle_length_days: 14
+    cycles: 2
+    drugs:
+      - drug: lenalidomide
+        escalation:
+          sequence: [2.5, 5]
+          every_days: 7
+          first_step_day: 15
+        days: 1-7
+      - drug: rituximab
+        route: iv
+        unit: mg/m2
+        dose: 375
+        days: 1
+        cycles: 1
+      - drug: aspirin
+        role: prophylaxis
+        dose: 100
+        days: 1-7
+  - name: maintenance
+    cycle_length_days: {value: 14, assumption: "test value, stated to show an assumption"}
+    cycles: 1
+    drugs:
+      - drug: lenalidomide
+        dose: 5
+        days: 1-7
+"""
+START = date(2026, 1, 26)
+
+
+def make_calendar() -> Calendar:
+    return expand(parse_protocol(PROTOCOL_YAML), START, patient=Patient(bsa_m2=Decimal("1.80")))
+
+
+@dataclass(frozen=True)
+class Check:
+    date: date
+    earliest: date
+    latest: date
+    title: str
+
+
+def test_golden_text() -> None:
+    check_golden("calendar-html.txt", html_text(to_html(make_calendar())))
+
+
+def test_same_input_same_bytes() -> None:
+    assert to_html(make_calendar()) == to_html(make_calendar())
+
+
+def test_days_say_what_to_take_in_words() -> None:
+    days = day_texts(to_html(make_calendar()))
+    first = days["2026-01-26"]
+    assert first.startswith("26 INDUCTION CYCLE 1 · DAY 1") or first.startswith("26 induction cycle 1 · day 1")
+    assert "Lenalidomide: Take one 2.5 mg capsule by mouth" in first
+    assert "Rituximab 375 mg/m² (675 mg) by intravenous infusion at the clinic Clinic" in first
+    assert "Take 100 mg aspirin by mouth Prophylaxis" in first
+    assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Rest day"
+    assert "New dose" in days["2026-02-09"] and "one 5 mg capsule" in days["2026-02-09"]
+    assert "New dose" not in days["2026-02-10"]
+    assert days["2026-01-25"] == "25 before start"
+    assert days["2026-03-09"] == "9 after end"
+
+
+def test_markings_are_classes_and_words_not_colour() -> None:
+    html = to_html(make_calendar())
+    assert re.search(r'<td class="day rest" data-date="2026-02-03"', html)
+    assert re.search(r'<td class="day dose clinic cycle-start" data-date="2026-01-26"', html)
+    # greyscale: the CSS uses only greys (equal R, G and B) and black
+    colours = set(re.findall(r"#[0-9a-fA-F]{3,6}\b", html))
+    assert colours and all(len(set(c[1:])) == 1 or (len(c) == 7 and c[1:3] == c[3:5] == c[5:7]) for c in colours)
+
+
+def test_one_month_per_printed_page_and_blanks() -> None:
+    html = to_html(make_calendar())
+    assert "@page" in html and "break-before: page" in html
+    assert html.count('<section class="month"') == 3  # January, February, March
+    text = html_text(html)
+    for words in ("Patient name:", "Date of birth:", DISCLAIMER, "Rossi A, Bianchi B, Verdi C, et al."):
+        assert words in text
+
+
+def test_self_contained() -> None:
+    html = to_html(make_calendar())
+    for forbidden in ("<script", "<link", "src=", "url(", "@import", "http://", "https://"):
+        assert forbidden not in html
+
+
+def test_protocol_text_is_escaped() -> None:
+    hostile = PROTOCOL_YAML.replace("title: Printing test regimen", "title: <script>alert(1)</script> & regimen")
+    html = to_html(expand(parse_protocol(hostile), START, patient=Patient(bsa_m2=Decimal("1.80"))))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; regimen" in html
+
+
+def test_checks_and_remarks_are_shown() -> None:
+    cal = make_calendar()
+    before = Check(date(2026, 1, 14), date(2026, 1, 12), date(2026, 1, 16), "Pregnancy test 1 of 2 before starting")
+    weekly = Check(date(2026, 2, 2), date(2026, 2, 2), date(2026, 2, 2), "Pregnancy test (week 2)")
+    html = to_html(cal, checks=[weekly, before], remarks=["Renal dose adjustment applied: test."])
+    days = day_texts(html)
+    assert "Test Pregnancy test 1 of 2 before starting (any day from 12 Jan 2026 to 16 Jan 2026)" in days["2026-01-14"]
+    assert days["2026-01-14"].startswith("14 before start")
+    assert "Pregnancy test (week 2)" in days["2026-02-02"]
+    text = html_text(html)
+    assert "Renal dose adjustment applied: test." in text and "Tests" in text
+    assert html.count('<section class="month"') == 3  # January already shown; no new month needed
+
+
+def test_check_in_an_earlier_month_adds_that_month() -> None:
+    early = Check(date(2025, 12, 30), date(2025, 12, 30), date(2025, 12, 30), "Pregnancy test")
+    page = calendar_page(make_calendar(), checks=[early])
+    assert [m.title for m in page.months] == ["December 2025", "January 2026", "February 2026", "March 2026"]
+
+
+def test_a_dose_no_single_capsule_makes_is_refused_unless_allowed() -> None:
+    yaml_text = PROTOCOL_YAML.replace("sequence: [2.5, 5]", "sequence: [2.5, 7.5]")
+    cal = expand(parse_protocol(yaml_text), START, patient=Patient(bsa_m2=Decimal("1.80")))
+    with pytest.raises(LenaschedError, match="7.5"):
+        to_html(cal)
+    assert "7.5 mg in total" in to_html(cal, allow_multiple=True)
+
+
+def test_full_citation_handles_et_al_in_the_author_list() -> None:
+    ref = lenasched.Reference(authors=["Badoux XC", "Keating MJ", "et al."], title="T.", journal="Blood", year=2011)
+    assert full_citation(ref) == "Badoux XC, Keating MJ, et al. T. Blood 2011."
+
+
+def test_template_ships_inside_the_package() -> None:
+    assert (files("lenasched") / "templates" / "calendar.html.j2").is_file()
+
+
+def test_cli_html_to_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "print-test-2026.yaml"
+    source.write_text(PROTOCOL_YAML)
+    argv = ["calendar", str(source), "--start", "2026-01-26", "--bsa", "1.80", "--format", "html"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<!DOCTYPE html>") and out == to_html(make_calendar())
+    target = tmp_path / "cal.html"
+    assert main([*argv, "--output", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == out
+
+
+def test_cli_refuses_reminder_outside_ics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "p.yaml"
+    source.write_text(PROTOCOL_YAML)
+    code = main(["calendar", str(source), "--start", "2026-01-26", "--bsa", "1.8", "--format", "html", "--tz", "UTC"])
+    assert code == 1 and "--format ics only" in capsys.readouterr().err

@@ -1,0 +1,192 @@
+"""The iCalendar export: golden file, round trip through ``icalendar``, stable UIDs, reminders.
+
+Golden file: tests/golden/calendar.ics (exact bytes, CRLF). Regenerate with
+``UPDATE_GOLDEN=1 pytest tests/test_ics.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from lenasched import Calendar, LenaschedError, Patient, ScheduleError, expand, parse_protocol
+from lenasched.cli import main
+from lenasched.formats.ics import event_uid, to_ics
+
+from .goldens import check_golden
+from .test_html import PROTOCOL_YAML, START, make_calendar
+
+
+@dataclass(frozen=True)
+class Check:
+    date: date
+    earliest: date
+    latest: date
+    title: str
+
+
+def parse(data: bytes) -> icalendar.Calendar:
+    return icalendar.Calendar.from_ical(data)
+
+
+def all_day_events(ical: icalendar.Calendar) -> list[icalendar.Event]:
+    return [e for e in ical.walk("VEVENT") if type(e.decoded("dtstart")) is date]
+
+
+def timed_events(ical: icalendar.Calendar) -> list[icalendar.Event]:
+    return [e for e in ical.walk("VEVENT") if isinstance(e.decoded("dtstart"), datetime)]
+
+
+def test_golden_file() -> None:
+    check_golden("calendar.ics", to_ics(make_calendar()))
+
+
+def test_same_calendar_same_bytes() -> None:
+    assert to_ics(make_calendar()) == to_ics(make_calendar())
+    with_reminder = {"reminder": time(8, 0), "tz": "Europe/Rome"}
+    assert to_ics(make_calendar(), **with_reminder) == to_ics(make_calendar(), **with_reminder)
+
+
+def test_round_trip_one_all_day_event_per_drug_and_day() -> None:
+    cal = make_calendar()
+    data = to_ics(cal)
+    assert data.startswith(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and data.endswith(b"END:VCALENDAR\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    events = parse(data).walk("VEVENT")
+    assert len(events) == len(cal.days)
+    got = {
+        (e.decoded("dtstart"), str(e["summary"])): (e.decoded("dtend"), str(e["uid"]), e.decoded("dtstamp"))
+        for e in events
+    }
+    stamp = datetime(2026, 1, 26, tzinfo=timezone.utc)
+    for day in cal.days:
+        end, uid, dtstamp = got[(day.date, _summary(day))]
+        assert end == day.date + timedelta(days=1) and uid == event_uid(cal, day) and dtstamp == stamp
+    assert len({str(e["uid"]) for e in events}) == len(events)
+    for event in events:  # DATE values: no time, no zone, nothing to shift
+        assert event["dtstart"].params.get("VALUE") == "DATE"
+
+
+def _summary(day: object) -> str:
+    from lenasched.formats.daytext import summary_text
+
+    return summary_text(day)  # type: ignore[arg-type]
+
+
+def test_dose_is_in_the_summary_and_the_sentence_in_the_description() -> None:
+    events = {(e.decoded("dtstart"), str(e["summary"])): e for e in parse(to_ics(make_calendar())).walk("VEVENT")}
+    first = date(2026, 1, 26)
+    assert set(s for d, s in events if d == first) == {
+        "Lenalidomide 2.5 mg",
+        "Rituximab 375 mg/m² (675 mg), clinic infusion",
+        "Aspirin 100 mg (prophylaxis)",
+    }
+    description = str(events[(first, "Lenalidomide 2.5 mg")]["description"])
+    assert description.startswith("Take one 2.5 mg capsule by mouth.\nInduction cycle 1 · day 1 (day 1 of treatment).")
+    assert "clinical judgement" in description
+
+
+def test_uids_are_stable_across_horizons_and_change_with_the_start() -> None:
+    short = parse(to_ics(make_calendar()))
+    protocol = parse_protocol(PROTOCOL_YAML)
+    longer = expand(protocol, START, patient=Patient(bsa_m2=Decimal("1.8")), cycles=2)
+    assert {str(e["uid"]) for e in parse(to_ics(longer)).walk("VEVENT")} <= {str(e["uid"]) for e in short.walk("VEVENT")}
+    moved = expand(protocol, START + timedelta(days=1), patient=Patient(bsa_m2=Decimal("1.8")))
+    assert not {str(e["uid"]) for e in parse(to_ics(moved)).walk("VEVENT")} & {
+        str(e["uid"]) for e in short.walk("VEVENT")
+    }
+    assert event_uid(make_calendar(), make_calendar().days[0]) == "print-test-2026.20260126.20260126.lenalidomide@lenasched"
+
+
+def reminder_calendar() -> Calendar:
+    # Spans the change to summer time in Rome (2026-03-29), so the UTC time of the reminder moves.
+    protocol = parse_protocol(PROTOCOL_YAML)
+    return expand(protocol, date(2026, 3, 16), patient=Patient(bsa_m2=Decimal("1.8")))
+
+
+def test_reminder_is_a_timed_event_in_the_zone_with_an_alarm() -> None:
+    cal = reminder_calendar()
+    ical = parse(to_ics(cal, reminder=time(8, 0), tz="Europe/Rome"))
+    assert len(all_day_events(ical)) == len(cal.days)
+    reminders = timed_events(ical)
+    assert [e.decoded("dtstart").date() for e in reminders] == sorted({d.date for d in cal.days})
+    assert [tz.tz_name for tz in ical.timezones] == ["Europe/Rome"]
+    utc_hours = set()
+    for event in reminders:
+        start = event.decoded("dtstart")
+        assert event["dtstart"].params["TZID"] == "Europe/Rome"
+        assert start.time() == time(8, 0) and start.utcoffset() in (timedelta(hours=1), timedelta(hours=2))
+        utc_hours.add((start.date() >= date(2026, 3, 29), start.astimezone(timezone.utc).hour))
+        assert event.decoded("dtend") - start == timedelta(minutes=15)
+        (alarm,) = event.walk("VALARM")
+        assert str(alarm["action"]) == "DISPLAY" and alarm.decoded("trigger") == timedelta(0)
+        assert str(event["summary"]).startswith("Today: ")
+    assert utc_hours == {(False, 7), (True, 6)}
+    first = reminders[0]
+    assert str(first["summary"]) == (
+        "Today: Lenalidomide 2.5 mg; Rituximab 375 mg/m² (675 mg), clinic infusion; Aspirin 100 mg (prophylaxis)"
+    )
+    # the all-day events stay free of time zones
+    assert all("TZID" not in e["dtstart"].params for e in all_day_events(ical))
+
+
+def test_reminder_needs_a_zone_and_a_zone_needs_a_reminder() -> None:
+    cal = make_calendar()
+    with pytest.raises(ScheduleError, match="needs a time zone"):
+        to_ics(cal, reminder=time(8, 0))
+    with pytest.raises(ScheduleError, match="without a reminder time"):
+        to_ics(cal, tz="Europe/Rome")
+    with pytest.raises(ScheduleError, match="did you mean Europe/Rome"):
+        to_ics(cal, reminder=time(8, 0), tz="Europe/Rom")
+    with pytest.raises(ScheduleError, match="unknown time zone"):
+        to_ics(cal, reminder=time(8, 0), tz="../../etc/passwd")
+
+
+def test_checks_become_events_with_stable_uids() -> None:
+    test = Check(date(2026, 1, 14), date(2026, 1, 12), date(2026, 1, 16), "Pregnancy test 1 of 2 before starting")
+    data = to_ics(make_calendar(), checks=[test], remarks=["Renal dose adjustment applied: test."])
+    events = [e for e in parse(data).walk("VEVENT") if str(e["summary"]) == test.title]
+    (event,) = events
+    assert event.decoded("dtstart") == date(2026, 1, 14)
+    assert str(event["uid"]) == "print-test-2026.20260126.20260114.pregnancy-test-1-of-2-before-starting@lenasched"
+    assert "any day from 12 Jan 2026 to 16 Jan 2026" in str(event["description"])
+    assert all("Renal dose adjustment applied: test." in str(e["description"]) for e in parse(data).walk("VEVENT"))
+
+
+def test_a_dose_no_single_capsule_makes_is_refused() -> None:
+    yaml_text = PROTOCOL_YAML.replace("sequence: [2.5, 5]", "sequence: [2.5, 7.5]")
+    cal = expand(parse_protocol(yaml_text), START, patient=Patient(bsa_m2=Decimal("1.80")))
+    with pytest.raises(LenaschedError, match="7.5"):
+        to_ics(cal)
+
+
+def test_cli_ics_to_stdout_keeps_crlf(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    source = tmp_path / "p.yaml"
+    source.write_text(PROTOCOL_YAML)
+    argv = ["calendar", str(source), "--start", "2026-03-16", "--bsa", "1.8", "--format", "ics"]
+    assert main([*argv, "--reminder", "08:00", "--tz", "Europe/Rome"]) == 0
+    out = capsysbinary.readouterr().out
+    assert out == to_ics(reminder_calendar(), reminder=time(8, 0), tz="Europe/Rome")
+    target = tmp_path / "cal.ics"
+    assert main([*argv, "--output", str(target)]) == 0
+    assert target.read_bytes() == to_ics(reminder_calendar())
+
+
+@pytest.mark.parametrize("bad", ["8", "24:00", "08:60", "8am"])
+def test_cli_rejects_a_bad_reminder_time(bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calendar", "x.yaml", "--start", "2026-03-16", "--format", "ics", "--reminder", bad, "--tz", "UTC"])
+    assert exit_info.value.code == 2 and "HH:MM" in capsys.readouterr().err
+
+
+def test_cli_reminder_without_zone_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "p.yaml"
+    source.write_text(PROTOCOL_YAML)
+    code = main(["calendar", str(source), "--start", "2026-03-16", "--bsa", "1.8", "--format", "ics", "--reminder", "8:00"])
+    assert code == 1 and "needs a time zone" in capsys.readouterr().err
