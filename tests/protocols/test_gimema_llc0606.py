@@ -1,0 +1,60 @@
+"""gimema-llc0606 against the GIMEMA FCL final paper (abstract), its ASH 2010 abstract 1377 and the review's [25]."""
+
+from decimal import Decimal
+
+from tests.protocols.base import ProtocolCase
+
+LEAD_IN = 3  # allopurinol days -3 to -1
+
+
+def course_day(course: int, day: int) -> int:
+    """Study day of ``day`` of FC course ``course`` (the calendar opens with the 3-day allopurinol lead-in)."""
+    return LEAD_IN + 28 * (course - 1) + day
+
+
+class TestGimemaLlc0606(ProtocolCase):
+    protocol_id = "gimema-llc0606"
+    cycles = 7  # the lead-in plus six courses
+
+    def test_six_28_day_courses_after_a_3_day_lead_in(self) -> None:
+        """Abstract: "six monthly courses of the FC regimen" (28 days assumed), after allopurinol from day -3."""
+        assert [(w.phase, w.length_days) for w in self.calendar.windows] == [("allopurinol-lead-in", 3)] + [
+            ("treatment", 28)
+        ] * 6
+        assert self.protocol.total_cycles == 7
+
+    def test_fc_days_1_to_3_of_each_course(self) -> None:
+        """ASH 2010: "F, fudarabine: 30 mg/m2 iv and C, cyclophosphamide: 250 mg/m2, days 1-3"."""
+        for drug in ("fludarabine", "cyclophosphamide"):
+            assert self.study_days(drug) == [course_day(c, d) for c in range(1, 7) for d in (1, 2, 3)]
+        assert self.dose_mg("fludarabine", course_day(1, 1)) == Decimal(57)
+        assert self.dose_mg("cyclophosphamide", course_day(1, 1)) == Decimal(475)
+        assert self.dose("fludarabine", course_day(1, 4)) is None
+
+    def test_lenalidomide_2_5_mg_days_1_to_14_of_course_1(self) -> None:
+        """Abstract: "14 days of lenalidomide given at the starting dose of 2.5 mg during course 1"."""
+        assert self.study_days("lenalidomide", cycle=1, phase="treatment") == [course_day(1, d) for d in range(1, 15)]
+        assert self.dose("lenalidomide", course_day(1, 1)) == Decimal("2.5")
+        assert self.dose("lenalidomide", course_day(1, 15)) is None
+
+    def test_lenalidomide_5_mg_mtd_from_course_2(self) -> None:
+        """Abstract: "The maximum tolerated dose of lenalidomide was 5 mg" (assumed as the dose of courses 2-6)."""
+        assert self.dose("lenalidomide", course_day(2, 1)) == Decimal(5)
+        assert self.dose("lenalidomide", course_day(6, 14)) == Decimal(5)
+        assert max(d.dose for d in self.calendar.for_drug("lenalidomide")) == Decimal(5)
+        assert len(self.study_days("lenalidomide")) == 6 * 14
+
+    def test_allopurinol_300_mg_days_minus_3_to_90(self) -> None:
+        """ASH 2010: allopurinol 300 mg/day "days -3 - 90" (no day 0 assumed)."""
+        assert self.study_days("allopurinol") == list(range(1, LEAD_IN + 91))
+        assert self.dose_mg("allopurinol", 1) == Decimal(300)
+        assert self.dose("allopurinol", LEAD_IN + 91) is None
+
+    def test_no_treatment_during_the_lead_in(self) -> None:
+        """Day -3 to -1 are allopurinol only; FC and lenalidomide start on course 1 day 1 (study day 4)."""
+        assert {d.drug for d in self.calendar if d.phase == "allopurinol-lead-in"} == {"allopurinol"}
+
+    def test_enoxaparin_40_mg_on_lenalidomide_days(self) -> None:
+        """ASH 2010: enoxaparin 4000 units daily (= 40 mg); duration assumed to be the lenalidomide days."""
+        assert self.study_days("enoxaparin") == self.study_days("lenalidomide")
+        assert self.dose_mg("enoxaparin", course_day(1, 1)) == Decimal(40)
