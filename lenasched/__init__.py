@@ -3,7 +3,7 @@
 >>> import lenasched
 >>> from datetime import date
 >>> cal = lenasched.expand(lenasched.get_protocol("badoux-2011"), date(2026, 12, 1), cycles=6)
->>> [str(d.dose) for d in cal if d.study_day in (1, 57, 141)]
+>>> [str(d.dose) for d in cal.for_drug("lenalidomide") if d.study_day in (1, 57, 141)]
 ['5', '10', '25']
 """
 

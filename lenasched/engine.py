@@ -171,11 +171,14 @@ def _repeat_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | No
         last = min(last, until)
     out = []
     k = 0
+    index = slots.index(anchor_slot)
     while rep.count is None or k < rep.count.value:
         when = first + step * k  # multiply the step, so month ends do not drift (Jan 31 -> Feb 28 -> Mar 31)
         if when > last:
             break
-        slot = next(s for s in slots if s.start <= when <= s.end)
+        while slots[index].end < when:  # dates only move forward: walk the windows once
+            index += 1
+        slot = slots[index]
         out.append((slot, (when - slot.start).days + 1, when))
         k += 1
     return out
