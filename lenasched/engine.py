@@ -157,10 +157,11 @@ def _repeat_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | No
     if anchor_slot is None:
         return []
     first = anchor_slot.start + relativedelta(days=rep.start.day - 1)
+    step: timedelta | relativedelta
     if rep.every_days is not None:
-        step = relativedelta(days=rep.every_days.value)
+        step = timedelta(days=rep.every_days.value)
     elif rep.every_weeks is not None:
-        step = relativedelta(weeks=rep.every_weeks.value)
+        step = timedelta(weeks=rep.every_weeks.value)
     else:
         assert rep.every_months is not None
         step = relativedelta(months=rep.every_months.value)
