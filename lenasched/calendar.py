@@ -13,7 +13,7 @@ from decimal import Decimal
 from .patient import Patient
 from .protocol import Protocol
 
-__all__ = ["Calendar", "CycleWindow", "DoseDay"]
+__all__ = ["Calendar", "CycleWindow", "DoseDay", "Modification"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,17 @@ class DoseDay:
     route: str
     dose_mg: Decimal
     role: str = "treatment"
+    modified_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Modification:
+    """One entry of the audit trail: what a patient event changed in the planned calendar."""
+
+    date: date
+    drug: str | None
+    event: str
+    effect: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,7 @@ class Calendar:
     days: tuple[DoseDay, ...]
     windows: tuple[CycleWindow, ...]
     patient: Patient | None = None
+    modifications: tuple[Modification, ...] = ()
     _by_date: dict[date, tuple[DoseDay, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -87,10 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     horizon = cal.add_mutually_exclusive_group()
     horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
     horizon.add_argument("--until", type=_date, help="last date to show (YYYY-MM-DD)")
-    cal.add_argument("--format", choices=("table", "csv", "json", "html", "ics"), default="table")
+    cal.add_argument(
+        "--format", choices=("table", "csv", "json", "html", "ics", "fhir", "nonmem", "sdtm-ex"), default="table"
+    )
     cal.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
     cal.add_argument("--reminder", type=_clock, metavar="HH:MM", help="ics: a daily reminder at this time (with --tz)")
     cal.add_argument("--tz", metavar="ZONE", help="ics: IANA time zone of the reminder, e.g. Europe/Rome")
+    _add_export_arguments(cal)
+    from .commands._events import add_event_arguments
+
+    add_event_arguments(cal)
     body = cal.add_argument_group("patient (for mg/m² and mg/kg doses)")
     body.add_argument("--bsa", type=_decimal, help="body-surface area in m²")
     body.add_argument("--height", type=_decimal, help="height in cm (with --weight: BSA is computed)")
@@ -194,6 +200,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
     if args.format != "ics" and (args.reminder is not None or args.tz is not None):
         raise UsageError("--reminder and --tz apply to --format ics only")
+    _check_export_arguments(args)
     protocol = resolve(args.protocol)
     cycles, until = args.cycles, args.until
     if protocol.open_ended and cycles is None and until is None:
@@ -203,7 +210,11 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             "(use --cycles or --until for more)",
             file=sys.stderr,
         )
-    calendar = expand(protocol, args.start, cycles=cycles, until=until, patient=_patient(args))
+    from .commands._events import events_from_args
+
+    calendar = expand(
+        protocol, args.start, cycles=cycles, until=until, patient=_patient(args), events=events_from_args(args)
+    )
     from .commands._pharmacy import apply_pharmacy
 
     calendar, layer = apply_pharmacy(args, calendar)
@@ -228,6 +239,10 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             ),
             args.output,
         )
+    elif args.format in EXPORT_FORMATS:
+        _emit(_export(args, calendar), args.output)
+        for remark in layer.csv_notes():
+            print(f"note: {remark}", file=sys.stderr)
     elif args.format == "csv":
         from .formats.csv import to_csv
 
@@ -252,6 +267,68 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         else:
             Console().print(render_calendar(calendar), *layer.renderables())
     return 0
+
+
+EXPORT_FORMATS = ("fhir", "nonmem", "sdtm-ex")
+_EXPORT_OPTIONS = {"drug": "nonmem", "cmt": "nonmem", "explicit_doses": "nonmem", "fhir_granularity": "fhir"}
+
+
+def _add_export_arguments(cal: argparse.ArgumentParser) -> None:
+    group = cal.add_argument_group("exchange formats (fhir, nonmem, sdtm-ex)")
+    group.add_argument(
+        "--drug",
+        metavar="NAME",
+        help="nonmem: the drug to write (default lenalidomide; one drug per table: its doses share a compartment)",
+    )
+    group.add_argument("--cmt", type=_positive_int, metavar="N", help="nonmem: dosing compartment CMT (default 1)")
+    group.add_argument(
+        "--explicit-doses", action="store_true", help="nonmem: one row per dose instead of II/ADDL runs of daily doses"
+    )
+    group.add_argument(
+        "--fhir-granularity",
+        choices=("step", "day"),
+        help="fhir: one MedicationRequest per drug and dose step (default) or per administration day",
+    )
+    group.add_argument(
+        "--subject",
+        metavar="ID",
+        help="nonmem ID (a number, default 1), sdtm-ex USUBJID (default PLANNED), fhir subject name",
+    )
+
+
+def _check_export_arguments(args: argparse.Namespace) -> None:
+    for name, fmt in _EXPORT_OPTIONS.items():
+        if getattr(args, name) not in (None, False) and args.format != fmt:
+            raise UsageError(f"--{name.replace('_', '-')} applies to --format {fmt} only")
+    if args.subject is not None and args.format not in EXPORT_FORMATS:
+        raise UsageError("--subject applies to --format " + ", ".join(EXPORT_FORMATS) + " only")
+
+
+def _export(args: argparse.Namespace, calendar: Any) -> str:
+    """fhir, nonmem or sdtm-ex text; each module documents its choices."""
+    if args.format == "fhir":
+        from .formats.fhir import to_fhir
+
+        return to_fhir(calendar, granularity=args.fhir_granularity or "step", subject=args.subject)
+    if args.format == "sdtm-ex":
+        from .formats.sdtm import DEFAULT_USUBJID, to_sdtm_ex
+
+        return to_sdtm_ex(calendar, usubjid=DEFAULT_USUBJID if args.subject is None else args.subject)
+    from .formats.nonmem import DEFAULT_DRUG, to_nonmem
+
+    subject = 1
+    if args.subject is not None:
+        try:
+            subject = _positive_int(args.subject)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--subject for nonmem is the numeric ID column: {exc}") from None
+    return to_nonmem(
+        calendar,
+        drug=args.drug or DEFAULT_DRUG,
+        subject_id=subject,
+        cmt=args.cmt or 1,
+        explicit=args.explicit_doses,
+    )
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -91,7 +91,7 @@ class ProtocolSummary:
     rest_days: int
     cycles: int
     complete_cycles: int
-    capsules: int
+    capsules: int | None
     clinic_days: int
     outcomes: Mapping[str, str | None]
     notes: tuple[str, ...] = ()
@@ -175,7 +175,8 @@ class Comparison:
             import pandas
         except ImportError:
             raise MissingDependencyError("Comparison.to_dataframe()", "pandas", "dataframe") from None
-        return pandas.DataFrame(self.to_rows()).set_index("protocol")
+        frame: pandas.DataFrame = pandas.DataFrame(self.to_rows()).set_index("protocol")
+        return frame
 
     def table(self) -> list[tuple[str, tuple[str, ...]]]:
         """Labelled display rows (label, one text per protocol), as the terminal table shows them."""
@@ -208,7 +209,7 @@ class Comparison:
             row("planned dosing days", [str(x.dosing_days) for x in s]),
             row("rest days", [str(x.rest_days) for x in s]),
             row("cycles", [_cycles_text(x) for x in s]),
-            row("capsules needed", [str(x.capsules) for x in s]),
+            row("capsules needed", ["—" if x.capsules is None else str(x.capsules) for x in s]),
             row("clinic/infusion days", [str(x.clinic_days) for x in s]),
         ]
         for name, label in OUTCOME_FIELDS.items():
@@ -221,7 +222,7 @@ class Comparison:
             f"Horizon: study days 1-{self.horizon_days} ({format_horizon(self.horizon_days)}); "
             f"metrics are for {self.drug}; NR = not reported (never the same as 0).",
             "Dose intensity = cumulative mg / weeks covered (the horizon, or less when the protocol ends sooner).",
-            "Capsules: one capsule of the day's strength per dosing day.",
+            "Capsules: whole capsules of the label's strengths, one per dose where a strength matches.",
         ]
         out += [f"{x.protocol_id}: {note}" for x in self.summaries for note in x.notes]
         return out
@@ -253,9 +254,7 @@ def compare(
         calendar, notes = _expand(protocol, first, days, patient, drug)
         calendars.append(calendar)
         summaries.append(summarize(calendar, days, drug=drug, notes=notes))
-    return Comparison(
-        horizon_days=days, start=first, drug=drug, summaries=tuple(summaries), calendars=tuple(calendars)
-    )
+    return Comparison(horizon_days=days, start=first, drug=drug, summaries=tuple(summaries), calendars=tuple(calendars))
 
 
 def _expand(
@@ -296,15 +295,21 @@ def summarize(
     intensity = (total * 7 / last_day).quantize(_CENTS, ROUND_HALF_UP) if last_day else Decimal(0)
     cumulative: dict[int, Decimal | None] = {}
     for day in CUMULATIVE_DAYS:
-        cumulative[day] = None if day > horizon_days else sum((d.dose_mg for d in mine if d.study_day <= day), Decimal(0))
+        cumulative[day] = (
+            None if day > horizon_days else sum((d.dose_mg for d in mine if d.study_day <= day), Decimal(0))
+        )
     windows = [w for w in calendar.windows if (w.start - calendar.start).days < horizon_days]
     complete = sum(1 for w in windows if w.complete and (w.end - calendar.start).days < horizon_days)
     clinic = {d.date for d in inside if d.route in CLINIC_ROUTES}
-    outcomes = {name: (None if getattr(protocol.outcomes, name) is None else protocol.outcomes.display(name))
-                for name in OUTCOME_FIELDS}
+    outcomes = {
+        name: (None if getattr(protocol.outcomes, name) is None else protocol.outcomes.display(name))
+        for name in OUTCOME_FIELDS
+    }
     extra = list(notes)
     if not mine:
         extra.append(f"no {drug} within the horizon")
+    capsules, capsule_notes = _capsules(mine, drug)
+    extra += capsule_notes
     return ProtocolSummary(
         protocol_id=protocol.id,
         title=protocol.title,
@@ -323,7 +328,7 @@ def summarize(
         rest_days=last_day - len(dosing_dates),
         cycles=len(windows),
         complete_cycles=complete,
-        capsules=_capsules(mine),
+        capsules=capsules,
         clinic_days=len(clinic),
         outcomes=outcomes,
         notes=tuple(extra),
@@ -336,9 +341,33 @@ def _first_at(days: Sequence[DoseDay], cap: Decimal | None) -> int | None:
     return next((d.study_day for d in days if d.dose == cap), None)
 
 
-def _capsules(days: Sequence[DoseDay]) -> int:
-    """Capsules to dispense: one per dosing day (each daily dose is one capsule of that strength)."""
-    return len(days)
+def _capsules(days: Sequence[DoseDay], drug: str) -> tuple[int | None, list[str]]:
+    """Capsules to dispense (label strengths, never split) and notes on doses that need several or none."""
+    from .capsules import choose_capsules
+    from .errors import CapsuleError
+
+    total = 0
+    notes: list[str] = []
+    picks: dict[Decimal, int | None] = {}
+    for dose in sorted({d.dose_mg for d in days}):
+        try:
+            pick = choose_capsules(dose, allow_multiple=True, drug=drug)
+        except CapsuleError as exc:
+            picks[dose] = None
+            notes.append(f"capsules: {exc}")
+            continue
+        picks[dose] = pick.count
+        if pick.multiple:
+            notes.append(
+                f"capsules: {format_dose(dose)} mg takes {pick.describe()} (several capsules for one dose "
+                "is outside the label's studied use)"
+            )
+    for d in days:
+        count = picks[d.dose_mg]
+        if count is None:
+            return None, notes
+        total += count
+    return total, notes
 
 
 def _dose_text(value: Decimal | None, unit: str) -> str:

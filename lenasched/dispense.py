@@ -164,7 +164,10 @@ def dispense_plan(
     limit = label.max_supply_days.value
     days = calendar.for_drug(drug)
     if not days:
-        raise ScheduleError(f"{calendar.protocol_id} gives no {drug} in this calendar: nothing to dispense")
+        raise ScheduleError(
+            f"{calendar.protocol_id} gives no {drug} from {calendar.start.isoformat()} to {calendar.end.isoformat()}: "
+            f"nothing to dispense (if {drug} starts later in the protocol, plan more cycles or a later end date)"
+        )
     if any(d.route != "oral" for d in days):
         raise ScheduleError(f"{drug} is dispensed as oral capsules, but this calendar gives it by another route")
     fills: list[Fill] = []

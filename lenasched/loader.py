@@ -17,10 +17,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import ProtocolError
+from .events import PatientEvents
 from .paths import addons_dir
 from .protocol import AddOn, FieldProblem, Protocol
 
-__all__ = ["load_addon", "load_protocol", "parse_protocol", "protocol_from_dict"]
+__all__ = ["load_addon", "load_events", "load_protocol", "parse_protocol", "protocol_from_dict"]
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -143,6 +144,16 @@ def load_addon(path: str | Path) -> AddOn:
         raise _to_protocol_error(exc, str(file), marks, data, AddOn) from None
 
 
+def load_events(path: str | Path) -> PatientEvents:
+    """Read a patient-events file (YAML or JSON: ``events: [- hold: 2027-01-10, ...]``)."""
+    file = Path(path)
+    data, marks = _read_yaml(_read_text(file), str(file))
+    try:
+        return PatientEvents.model_validate(data)
+    except ValidationError as exc:
+        raise _to_protocol_error(exc, str(file), marks, data, PatientEvents) from None
+
+
 def _find_addon(name: str, base_dir: str | Path | None) -> Path:
     candidates = [Path(base_dir) / "addons" / f"{name}.yaml"] if base_dir is not None else []
     candidates.append(addons_dir() / f"{name}.yaml")
@@ -256,6 +267,11 @@ def _to_protocol_error(
     exc: ValidationError, source: str, marks: Marks, data: Any, root: type[BaseModel] = Protocol
 ) -> ProtocolError:
     errors = exc.errors()
+    if root is PatientEvents:  # drop the discriminator step ('hold', 'resume', ...) from locations
+        errors = [
+            {**e, "loc": tuple(p for i, p in enumerate(e["loc"]) if not (i == 2 and isinstance(p, str)))}
+            for e in errors
+        ]
     # A misspelt key shows up twice (unknown + missing); the unknown one carries the useful hint.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _clean_loc(error["loc"])

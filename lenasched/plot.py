@@ -26,6 +26,8 @@ __all__ = ["PLOT_FORMATS", "DoseSeries", "comparison_series", "dose_series", "pl
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 _LINE_STYLES = ("-", "--", ":", "-.")
+#: The metadata key each format would fill with a date or version; left empty for reproducible files.
+_METADATA_DATE = {"png": "Software", "svg": "Date", "pdf": "CreationDate"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class DoseSeries:
     cumulative_mg: tuple[Decimal, ...]
 
 
-def dose_series(calendar: Calendar, horizon_days: int, *, drug: str = PRIMARY_DRUG, label: str | None = None) -> DoseSeries:
+def dose_series(
+    calendar: Calendar, horizon_days: int, *, drug: str = PRIMARY_DRUG, label: str | None = None
+) -> DoseSeries:
     """The daily and cumulative mg of ``drug`` on study days 1..``horizon_days``."""
     daily = [Decimal(0)] * horizon_days
     for d in calendar.days:
@@ -59,9 +63,7 @@ def dose_series(calendar: Calendar, horizon_days: int, *, drug: str = PRIMARY_DR
 
 def comparison_series(comparison: Comparison) -> list[DoseSeries]:
     """One :class:`DoseSeries` per compared protocol, over the comparison's horizon."""
-    return [
-        dose_series(calendar, comparison.horizon_days, drug=comparison.drug) for calendar in comparison.calendars
-    ]
+    return [dose_series(calendar, comparison.horizon_days, drug=comparison.drug) for calendar in comparison.calendars]
 
 
 def plot_figure(series: Sequence[DoseSeries], *, title: str | None = None, drug: str = PRIMARY_DRUG) -> Figure:
@@ -105,9 +107,7 @@ def save_plot(
     figure = plot_figure(series, title=title, drug=drug)
     import matplotlib
 
-    metadata: dict[str, str | None] = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[
-        kind
-    ]
+    metadata: dict[str, str | None] = {_METADATA_DATE[kind]: None}
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "lenasched", "pdf.compression": 6}):
         figure.savefig(buffer, format=kind, dpi=120, metadata=metadata)

@@ -17,7 +17,7 @@ The event model (also in ``lenasched simulate --help`` and ``docs/simulation.md`
 - Missed days are not made up and cycles keep their dates (holds do not delay the calendar).
 - Events are independent between patients, between cycles and of the dose level; ``p`` from
   several reported toxicities combines as independent risks, ``1 - prod(1 - p_i)``.
-- Reported rates: a percentage of patients (``52``) is taken as the chance of at least one event
+- Reported rates: a percentage of patients (``52``, or ``"49 (18 of 37)"``) is taken as the chance of at least one event
   over the first ``over_cycles`` cycles and turned into a constant per-cycle ``p``; a rate given per
   cycle (``"34 (of cycles)"``) is used as it is; other text (``"<1"``) cannot be used.
 - Only the primary drug (lenalidomide) is simulated; companion drugs are not.
@@ -69,6 +69,7 @@ UNITS_PER_MG = 10_000
 MAX_PATIENTS = 10_000_000
 
 _PER_CYCLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*\(of cycles\)\s*$")
+_OF_PATIENTS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*\(\d+ of \d+(?: patients)?\)\s*$")
 _CENTS = Decimal("0.01")
 
 
@@ -224,6 +225,9 @@ def reported_event_rate(
             continue
         value = reported.value
         label = OUTCOME_FIELDS[name]
+        counted = _OF_PATIENTS.match(value) if isinstance(value, str) else None
+        if counted is not None:
+            value = Decimal(counted.group(1))
         if isinstance(value, Decimal):
             share = float(value) / 100
             p = 1 - (1 - share) ** (1 / over_cycles) if share < 1 else 1.0
@@ -258,7 +262,7 @@ def simulate(
     patients: int = 10_000,
     seed: int = 0,
     horizon: int | str = DEFAULT_HORIZON_DAYS,
-    event_prob: float | Sequence[float] | EventRate | None = None,
+    event_prob: float | Decimal | Sequence[float | Decimal] | EventRate | None = None,
     recovery_days: int = DEFAULT_RECOVERY_DAYS,
     dose_levels: Sequence[Decimal] | None = None,
     start: date | None = None,
@@ -482,13 +486,13 @@ def _plan(
     )
 
 
-def _rate(protocol: Protocol, event_prob: float | Sequence[float] | EventRate | None) -> EventRate:
+def _rate(protocol: Protocol, event_prob: float | Decimal | Sequence[float | Decimal] | EventRate | None) -> EventRate:
     if event_prob is None:
         return reported_event_rate(protocol)
     if isinstance(event_prob, EventRate):
         rate = event_prob
     else:
-        values = (event_prob,) if isinstance(event_prob, (int, float)) else tuple(event_prob)
+        values = (event_prob,) if isinstance(event_prob, (int, float, Decimal)) else tuple(event_prob)
         if not values:
             raise SimulationError("give at least one event probability")
         rate = EventRate(

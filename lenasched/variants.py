@@ -14,6 +14,7 @@ id, title and notes say it is a variant; reported outcomes are dropped because t
 observe them with the changed schedule.
 
 >>> import lenasched
+>>> from lenasched.doses import format_dose
 >>> from lenasched.variants import apply_overrides
 >>> p = lenasched.parse_protocol('''
 ... schema_version: 1
@@ -31,7 +32,7 @@ observe them with the changed schedule.
 ...         escalation: {start: 2.5, step: 2.5, cap: 10, every_cycles: 1}
 ... ''')
 >>> v = apply_overrides(p, ["lenalidomide.start=5"])
->>> v.id, [str(x) for x in v.phases[0].drugs[0].escalation.levels]
+>>> v.id, [format_dose(x) for x in v.phases[0].drugs[0].escalation.levels]
 ('demo-2020-variant', ['5', '7.5', '10'])
 >>> v.phases[0].drugs[0].escalation.start.assumption
 'what-if variant: set by `lenalidomide.start=5`; the protocol gives 2.5 (unsourced)'
@@ -377,7 +378,7 @@ def protocol_to_yaml(protocol: Protocol, *, header: Sequence[str] = ()) -> str:
 def _bare(value: Any) -> Any:
     """``{value: 5}`` -> ``5`` (a Sourced with nothing but its value); recursively, on a copy."""
     if isinstance(value, dict):
-        if set(value) == {"value"}:
+        if set(value) == {"value"} and not isinstance(value["value"], dict):  # a Sourced, not a key "value"
             return _bare(value["value"])
         return {k: _bare(v) for k, v in value.items() if not (isinstance(v, (dict, list)) and not v)}
     if isinstance(value, list):

@@ -14,8 +14,11 @@ from pathlib import Path
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 _BLOCKS = frozenset(
-    "address article aside blockquote dd div dl dt footer h1 h2 h3 h4 h5 h6 header li main nav ol p "
-    "section table tbody td tfoot th thead title tr ul br".split()
+    {
+        *("address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "header"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "li", "main", "nav", "ol", "p", "section", "table", "tbody"),
+        *("td", "tfoot", "th", "thead", "title", "tr", "ul"),
+    }
 )
 _SKIP = frozenset({"style", "script"})
 

@@ -25,7 +25,7 @@ def test_calendar_csv_contract(capsys: Capture) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("date,study_day,phase,cycle,cycle_day,drug,dose,unit")
-    assert lines[1] == "2026-12-01,1,treatment,1,1,lenalidomide,5,mg,5,oral,treatment"
+    assert lines[1] == "2026-12-01,1,treatment,1,1,lenalidomide,5,mg,5,oral,treatment,"
     assert sum(1 for line in lines if ",lenalidomide," in line) == 168
 
 
@@ -46,7 +46,7 @@ def test_calendar_table_shows_grid_summary_assumptions_and_disclaimer(capsys: Ca
 
 
 def test_open_ended_default_horizon_is_announced(capsys: Capture) -> None:
-    code, out, err = run(capsys, "calendar", "badoux-2011", "--start", "2026-12-01", "--format", "csv")
+    code, _out, err = run(capsys, "calendar", "badoux-2011", "--start", "2026-12-01", "--format", "csv")
     assert code == 0 and "first 6 cycles" in err
 
 

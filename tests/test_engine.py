@@ -71,7 +71,7 @@ def test_cycle_length_exception_and_first_cycle_start_day() -> None:
     cal = expand(proto, START)
     assert cal.windows[0].length_days == 35
     assert cal.windows[1].start == START + timedelta(days=35)
-    assert [d.cycle_day for d in cal if d.cycle == 1][0] == 9
+    assert next(d.cycle_day for d in cal if d.cycle == 1) == 9
 
 
 def test_until_cuts_the_calendar_and_marks_the_partial_cycle() -> None:

@@ -6,6 +6,7 @@ Regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_html.py`` and review the dif
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -76,9 +77,11 @@ def make_calendar() -> Calendar:
 
 @dataclass(frozen=True)
 class Check:
-    date: date
-    earliest: date
-    latest: date
+    """A dated check as ``lenasched.rems.PregnancyTest`` gives it (date, allowed window, title)."""
+
+    date: dt.date
+    earliest: dt.date
+    latest: dt.date
     title: str
 
 
@@ -157,9 +160,14 @@ def test_check_in_an_earlier_month_adds_that_month() -> None:
 def test_a_dose_no_single_capsule_makes_is_refused_unless_allowed() -> None:
     yaml_text = PROTOCOL_YAML.replace("sequence: [2.5, 5]", "sequence: [2.5, 7.5]")
     cal = expand(parse_protocol(yaml_text), START, patient=Patient(bsa_m2=Decimal("1.80")))
-    with pytest.raises(LenaschedError, match="7.5"):
+    with pytest.raises(LenaschedError, match=r"7\.5"):
         to_html(cal)
-    assert "7.5 mg in total" in to_html(cal, allow_multiple=True)
+    html = to_html(cal, allow_multiple=True)
+    assert day_texts(html)["2026-02-09"].startswith(
+        "9 induction cycle 2 · day 1 Lenalidomide: Take one 5 mg capsule and one 2.5 mg capsule by mouth "
+        "(7.5 mg in total) New dose 2 capsules"
+    )
+    assert "Several capsules make this dose" in html_text(html)
 
 
 def test_full_citation_handles_et_al_in_the_author_list() -> None:
@@ -188,3 +196,13 @@ def test_cli_refuses_reminder_outside_ics(tmp_path: Path, capsys: pytest.Capture
     source.write_text(PROTOCOL_YAML)
     code = main(["calendar", str(source), "--start", "2026-01-26", "--bsa", "1.8", "--format", "html", "--tz", "UTC"])
     assert code == 1 and "--format ics only" in capsys.readouterr().err
+
+
+def test_a_period_with_nothing_given_prints_rest_days() -> None:
+    late = PROTOCOL_YAML.replace("days: 1-7", "days: 5-7").replace("days: 1\n", "days: 5\n")
+    cal = expand(
+        parse_protocol(late), START, until=START + dt.timedelta(days=2), patient=Patient(bsa_m2=Decimal("1.8"))
+    )
+    days = day_texts(to_html(cal))
+    assert days["2026-01-27"] == "27 induction cycle 1 · day 2 Rest day"
+    assert "none in this period" in html_text(to_html(cal))

@@ -25,9 +25,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("protocols", nargs="+", metavar="PROTOCOL", help="bundled ids or paths to YAML files")
     add_horizon_arguments(parser, DEFAULT_HORIZON_DAYS)
-    parser.add_argument(
-        "--start", type=_date, help="date of day 1 (matters only for month-based repeat schedules)"
-    )
+    parser.add_argument("--start", type=_date, help="date of day 1 (matters only for month-based repeat schedules)")
     add_set_argument(parser)
     add_output_arguments(parser)
     parser.add_argument(

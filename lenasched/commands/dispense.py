@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
     add_renal_arguments(parser, with_weight=True)
+    from ._events import add_event_arguments
+
+    add_event_arguments(parser)
 
 
 def lenalidomide_only(protocol: Any, drug: str) -> Any:
@@ -60,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     others = [d for d in protocol.drugs if d != label.drug]
-    calendar = expand(lenalidomide_only(protocol, label.drug), args.start, cycles=cycles, until=until)
+    from ._events import events_from_args
+
+    calendar = expand(
+        lenalidomide_only(protocol, label.drug), args.start, cycles=cycles, until=until, events=events_from_args(args)
+    )
     renal = renal_function(args)
     adjustment = None
     if renal is not None:

@@ -10,7 +10,20 @@ from ..doses import format_dose
 
 __all__ = ["CSV_COLUMNS", "to_csv"]
 
-CSV_COLUMNS = ("date", "study_day", "phase", "cycle", "cycle_day", "drug", "dose", "unit", "dose_mg", "route", "role")
+CSV_COLUMNS = (
+    "date",
+    "study_day",
+    "phase",
+    "cycle",
+    "cycle_day",
+    "drug",
+    "dose",
+    "unit",
+    "dose_mg",
+    "route",
+    "role",
+    "modified_by",
+)
 
 
 def to_csv(calendar: Calendar) -> str:
@@ -32,6 +45,7 @@ def to_csv(calendar: Calendar) -> str:
                 format_dose(d.dose_mg),
                 d.route,
                 d.role,
+                d.modified_by,
             )
         )
     return buffer.getvalue()

@@ -3,11 +3,13 @@
 **Which models.** ``fhir.resources`` 7 and later make R5 the default (``fhir.resources.*``) and
 keep the R4 line as ``fhir.resources.R4B`` (FHIR 4.3.0); there is no 4.0.1 package on pydantic 2,
 and ``fhir.resources`` 6 (4.0.1 by default) needs pydantic 1, which cannot be installed beside
-lenasched (pydantic 2). R4B changed only the medicinal-product, evidence and subscription
-resources; every element written here (Bundle, MedicationRequest, Dosage, Timing, Quantity,
-Period, CodeableConcept, Reference, Annotation) is the same in R4 (4.0.1), so the file is valid
-R4 as well as R4B. A test checks that only R4 elements are emitted. ``fhir.resources`` 8 is
-required (the ``fhir-core`` line): 7.1 also has R4B but a different JSON serialisation API.
+lenasched (pydantic 2). R4B changed only selected modules (medicinal-product definitions,
+evidence, subscriptions) and HL7 states that outside them R4 and R4B have no functional
+difference; every element written here (Bundle, MedicationRequest, Dosage, Timing, Quantity,
+Period, CodeableConcept, Coding, Reference, Annotation) is the same in R4 (4.0.1), so the file is
+valid R4 as well as R4B; a test checks that only those R4 elements are emitted. The extra asks for
+``fhir.resources>=8`` (built on ``fhir-core``): 7.x has R4B too, but its R4B models lack the
+pydantic 2 API used here (``model_validate``; checked with 7.1.0), and 8.0 and 8.3 give the same bytes.
 
 **What is written.** One ``MedicationRequest`` per drug and dose step (``granularity="step"``): a
 step is a stretch of administrations of one drug at one dose, rest days included; each run of
@@ -15,7 +17,8 @@ consecutive days inside it is one ``Dosage`` (``sequence`` 1, 2, ...) whose ``Ti
 "once a day" (``frequency`` 1 per 1 ``d``) within ``boundsPeriod`` (first and last date), with
 ``count`` the number of days. With ``granularity="day"``, one request per administration day.
 Requests are ``status: draft``, ``intent: plan``: a plan from a published protocol, not an order
-anyone may act on. ``doseQuantity`` is the mg given (UCUM ``mg``); a mg/m² or mg/kg prescription
+anyone may act on; ``subject``, which R4 requires, is a display-only Reference ("planned patient"
+unless a name is given). ``doseQuantity`` is the mg given (UCUM ``mg``); a mg/m² or mg/kg prescription
 is spelled out in ``Dosage.text``.
 
 **Citing the protocol.** ``instantiatesUri`` is R4's "URL of an externally maintained protocol
@@ -192,9 +195,7 @@ def _dosage_text(calendar: Calendar, interval: DoseInterval) -> str:
     span = f"{_where(calendar, first)} to {_where(calendar, last)}"
     if (first.phase, first.cycle) == (last.phase, last.cycle):
         span = f"{_where(calendar, first, day_word='days')}-{last.cycle_day}"
-    return (
-        f"{text} once daily, {first.date.isoformat()} to {last.date.isoformat()} ({len(interval)} days; {span})"
-    )
+    return f"{text} once daily, {first.date.isoformat()} to {last.date.isoformat()} ({len(interval)} days; {span})"
 
 
 def _where(calendar: Calendar, day: DoseDay, *, day_word: str = "day") -> str:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["CalendarPage", "Cell", "CycleRow", "Item", "Month", "calendar_page", "full_citation", "to_html"]
 
 TEMPLATE = "calendar.html.j2"
+DENSE_LINES = 4
 
 CellKind = Literal["dose", "rest", "outside", "pad"]
 
@@ -57,6 +58,8 @@ class Item:
     clinic: bool
     prophylaxis: bool
     new_dose: bool
+    capsules: int = 0
+    """Capsules that make the dose when it takes more than one (allowed by name only, so flagged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,11 @@ class Month:
     position: int
     count: int
     weeks: tuple[tuple[Cell, ...], ...]
+
+    @property
+    def dense(self) -> bool:
+        """Some day has four or more lines to print: use the smaller type so the month fits its page."""
+        return any(len(cell.items) + len(cell.checks) >= DENSE_LINES for week in self.weeks for cell in week)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,7 @@ class CalendarPage:
     has_clinic: bool
     has_prophylaxis: bool
     has_new_dose: bool
+    has_multiple_capsules: bool
     weekdays: tuple[str, ...]
     disclaimer: str
 
@@ -183,6 +192,7 @@ def calendar_page(
         has_clinic=any(item.clinic for item in all_items),
         has_prophylaxis=any(item.prophylaxis for item in all_items),
         has_new_dose=any(item.new_dose for item in all_items),
+        has_multiple_capsules=any(item.capsules for item in all_items),
         weekdays=WEEKDAY_NAMES,
         disclaimer=DISCLAIMER,
     )
@@ -213,7 +223,7 @@ def full_citation(ref: Reference) -> str:
 
 
 def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, ...]]:
-    from ..instructions import instruction
+    from ..instructions import capsules_for, instruction
 
     previous: dict[str, Decimal] = {}
     out: dict[date, list[Item]] = {}
@@ -221,6 +231,7 @@ def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, .
         last = previous.get(day.drug)
         previous[day.drug] = day.dose
         sentence = instruction(day, allow_multiple=allow_multiple)
+        pick = capsules_for(day, allow_multiple=allow_multiple)
         out.setdefault(day.date, []).append(
             Item(
                 drug=day.drug,
@@ -230,6 +241,7 @@ def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, .
                 clinic=is_clinic(day),
                 prophylaxis=is_prophylaxis(day),
                 new_dose=last is not None and last != day.dose,
+                capsules=pick.count if pick is not None and pick.multiple else 0,
             )
         )
     return {k: tuple(v) for k, v in out.items()}

@@ -82,6 +82,11 @@ def to_ics(
     from ..instructions import instruction
 
     zone = _zone(reminder, tz)
+    if not calendar.days and not checks:
+        raise ScheduleError(
+            f"nothing is given from {calendar.start.isoformat()} to {calendar.end.isoformat()}: "
+            "an iCalendar file needs at least one event; extend the calendar (--cycles or --until)"
+        )
     stamp = datetime.combine(calendar.start, time(0), tzinfo=timezone.utc)
     ical = icalendar.Calendar()
     ical.add("prodid", PRODID)

@@ -43,6 +43,7 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
                 "dose_mg": format_dose(d.dose_mg),
                 "route": d.route,
                 "role": d.role,
+                "modified_by": d.modified_by,
             }
             for d in calendar.days
         ],
@@ -59,6 +60,10 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
                 "rest_days": [d.isoformat() for d in w.rest_days],
             }
             for w in calendar.windows
+        ],
+        "modifications": [
+            {"date": m.date.isoformat(), "drug": m.drug, "event": m.event, "effect": m.effect}
+            for m in calendar.modifications
         ],
         "assumptions": [
             {"field": path, "value": _plain(s.value), "assumption": s.assumption} for path, s in protocol.assumptions()

@@ -1,7 +1,7 @@
 """Pharmacometric dosing records (NONMEM-style CSV) for PK/PD simulators.
 
-Columns ``ID, TIME, AMT, EVID, CMT, II, ADDL``, the dosing-record subset that NONMEM, nlmixr2,
-mrgsolve, Pumas and Monolix all read:
+Columns ``ID, TIME, AMT, EVID, CMT, II, ADDL``: the standard NONMEM dosing-record items, which
+NONMEM-style tools (nlmixr2, mrgsolve, Pumas...) read as well. Rows are in time order.
 
 - ``TIME`` is hours from the first dose of the exported drug (0 at the first dose). A calendar
   has dates, not clock times, so every dose is placed at the same time of day, 24 h apart.

@@ -23,6 +23,7 @@ import io
 
 from ..calendar import Calendar
 from ..doses import format_dose
+from ..errors import ScheduleError
 from .intervals import dose_intervals
 
 __all__ = ["CDISC_ROUTES", "DEFAULT_USUBJID", "SDTM_EX_COLUMNS", "to_sdtm_ex"]
@@ -47,6 +48,8 @@ CDISC_ROUTES = {"oral": "ORAL", "iv": "INTRAVENOUS", "sc": "SUBCUTANEOUS"}
 
 def to_sdtm_ex(calendar: Calendar, *, usubjid: str = DEFAULT_USUBJID) -> str:
     """The planned exposure records as CSV text with ``\\n`` line ends, ordered by start date then drug."""
+    if not usubjid.strip():
+        raise ScheduleError("USUBJID is empty; give a subject label or leave the default PLANNED")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SDTM_EX_COLUMNS)

@@ -58,7 +58,13 @@ def render_simulation(result: SimulationResult) -> Group:
     lines += [Text(f"  - {source}", style="dim") for source in result.rate.sources]
     phases = len({c.phase for c in result.cycles}) > 1
     varying = len({c.probability for c in result.cycles}) > 1
-    cycles = Table(title="Per cycle (mg of lenalidomide; % of patients)", title_justify="left", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    cycles = Table(
+        title="Per cycle (mg of lenalidomide; % of patients)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
+    )
     columns = ["cycle", *(["phase"] if phases else []), "days", *(["p"] if varying else [])]
     columns += ["planned", "median", "mean", "event", "held", "at cap", "reached", "stopped"]
     for name in columns:
@@ -74,8 +80,8 @@ def render_simulation(result: SimulationResult) -> Group:
         cycles.add_row(*cells)
     notes = [
         Text(
-            "p: event probability; event, held, at cap: % of patients with an event, a held planned day, a day at the cap in the cycle; "
-            "reached (the cap) and stopped: % by the end of the cycle.",
+            "p: event probability; event, held, at cap: % of patients with an event, a held planned day, "
+            "a day at the cap in the cycle; reached (the cap) and stopped: % by the end of the cycle.",
             style="dim",
         ),
         Text("Model and assumptions: lenasched simulate --help, docs/simulation.md.", style="dim"),

@@ -129,6 +129,13 @@ def render_calendar(cal: Calendar) -> Group:
     parts.append(_summary(cal, labels))
     for drug in cal.drugs:
         parts.append(Text(f"Total {drug}: {format_dose(cal.total_mg(drug))} mg"))
+    if cal.modifications:
+        trail = Table(title="Audit trail: changes to the planned calendar", title_justify="left")
+        for name in ("date", "drug", "event", "effect"):
+            trail.add_column(name, no_wrap=name == "date", overflow="fold")
+        for m in cal.modifications:
+            trail.add_row(m.date.isoformat(), m.drug or "all", m.event, m.effect)
+        parts.append(trail)
     assumptions = protocol.assumptions()
     if assumptions:
         parts.append(

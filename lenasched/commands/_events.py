@@ -1,0 +1,86 @@
+"""Command-line options for patient events (holds, reductions, delays, stops), shared by commands."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..errors import ScheduleError
+from ..events import PatientEvents
+
+__all__ = ["add_event_arguments", "events_from_args"]
+
+
+def add_event_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "what really happened (holds, dose reductions, delays)",
+        "Each option may be repeated; --events reads the same from a YAML/JSON file. "
+        "The calendar is recomputed and every change is listed in the audit trail.",
+    )
+    group.add_argument("--events", metavar="FILE", help="patient events file (see docs/pharmacists.md)")
+    group.add_argument(
+        "--hold",
+        action="append",
+        default=[],
+        metavar="DATE[:REASON[:GRADE]]",
+        help="hold lenalidomide from DATE, e.g. 2027-01-10:neutropenia:3",
+    )
+    group.add_argument(
+        "--resume",
+        action="append",
+        default=[],
+        metavar="DATE[:lower|same|DOSE]",
+        help="resume on DATE one dose level lower (default), at the same dose, or at DOSE mg",
+    )
+    group.add_argument("--delay", action="append", default=[], metavar="CYCLE:DAYS", help="delay cycle N by K days")
+    group.add_argument("--no-escalation", action="append", default=[], metavar="DATE", help="no increase from DATE")
+    group.add_argument("--stop", metavar="DATE", help="stop every drug from DATE")
+
+
+def events_from_args(args: argparse.Namespace) -> PatientEvents | None:
+    """The events given as options and/or a file, validated together; None when there are none."""
+    from pydantic import ValidationError
+
+    items: list[dict[str, Any]] = []
+    if args.events:
+        from ..loader import load_events
+
+        items.extend(e.model_dump() for e in load_events(args.events).events)
+    for text in args.hold:
+        day, _, rest = text.partition(":")
+        reason, _, grade = rest.partition(":")
+        item: dict[str, Any] = {"kind": "hold", "date": day}
+        if reason:
+            item["reason"] = reason
+        if grade:
+            item["grade"] = grade
+        items.append(item)
+    for text in args.resume:
+        day, _, how = text.partition(":")
+        item = {"kind": "resume", "date": day}
+        if how in ("lower", "same"):
+            item["level"] = how
+        elif how:
+            try:
+                item["dose"] = Decimal(how)
+            except InvalidOperation:
+                raise ScheduleError(f"--resume {text}: say 'lower', 'same' or a dose in mg after the date") from None
+        items.append(item)
+    for text in args.delay:
+        cycle, sep, days = text.partition(":")
+        if not sep:
+            raise ScheduleError(f"--delay {text}: write CYCLE:DAYS, e.g. 3:7")
+        items.append({"kind": "delay", "cycle": cycle, "days": days})
+    items.extend({"kind": "no_escalation", "date": day} for day in args.no_escalation)
+    if args.stop:
+        items.append({"kind": "stop", "date": args.stop})
+    if not items:
+        return None
+    try:
+        return PatientEvents.model_validate({"events": items})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise ScheduleError(f"patient events{' ' + where if where else ''}: {message}") from None

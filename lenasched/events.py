@@ -1,0 +1,160 @@
+"""A patient's treatment as it really happens: holds, resumptions, reductions, delays, stops.
+
+Events are plain data (a YAML/JSON file or CLI options); the engine applies them. Rules:
+
+- ``hold`` stops a drug from a date (with a reason and CTCAE grade); nothing is given while held.
+- ``resume`` restarts it: at the same level (escalation continues, shifted by the held days), at the
+  next lower dose level (``level: lower``), or at a given dose. After a reduction the dose stays at the
+  reduced level: escalation does not restart by itself (give a new ``resume`` with a dose to change it).
+- ``delay`` moves the start of cycle N (counted across phases) and every later cycle by K days;
+  companion drugs move with their cycles, and day-counted escalation pauses for the delay.
+- ``no_escalation`` freezes the dose from a date; ``stop`` ends a drug (or everything) from a date.
+- A reduction below the lowest dose level stops the drug, with that reason in the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", "Stop"]
+
+PRIMARY = "lenalidomide"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hold(_Event):
+    kind: Literal["hold"] = "hold"
+    date: date
+    drug: str = PRIMARY
+    reason: str = Field(default="not stated", min_length=1)
+    grade: int | None = Field(default=None, ge=1, le=5, description="CTCAE grade of the reason.")
+
+    def describe(self) -> str:
+        grade = f", grade {self.grade}" if self.grade is not None else ""
+        return f"hold from {self.date.isoformat()} ({self.reason}{grade})"
+
+
+class Resume(_Event):
+    kind: Literal["resume"] = "resume"
+    date: date
+    drug: str = PRIMARY
+    level: Literal["same", "lower"] = Field(default="lower", description="'lower' = next lower dose level.")
+    dose: Decimal | None = Field(default=None, gt=0, description="Resume at this dose instead (mg as prescribed).")
+
+    def describe(self) -> str:
+        how = (
+            f"at {self.dose}"
+            if self.dose is not None
+            else ("one dose level lower" if self.level == "lower" else "at the same dose")
+        )
+        return f"resume on {self.date.isoformat()} {how}"
+
+
+class Delay(_Event):
+    kind: Literal["delay"] = "delay"
+    cycle: int = Field(ge=1, description="Cycle number counted across phases (1 = the first cycle).")
+    days: int = Field(ge=1, le=365)
+
+    def describe(self) -> str:
+        return f"cycle {self.cycle} delayed by {self.days} day(s)"
+
+
+class NoEscalation(_Event):
+    kind: Literal["no_escalation"] = "no_escalation"
+    date: date
+    drug: str = PRIMARY
+
+    def describe(self) -> str:
+        return f"no further escalation from {self.date.isoformat()}"
+
+
+class Stop(_Event):
+    kind: Literal["stop"] = "stop"
+    date: date
+    drug: str | None = Field(default=None, description="Omit to stop every drug.")
+
+    def describe(self) -> str:
+        return f"stop on {self.date.isoformat()}"
+
+
+Event = Annotated[Hold | Resume | Delay | NoEscalation | Stop, Field(discriminator="kind")]
+
+_SHORTHAND = {"hold": "date", "resume": "date", "no_escalation": "date", "stop": "date"}
+
+
+class PatientEvents(BaseModel):
+    """The ordered list of events; checked for consistency on construction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: list[Event] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """Accept ``- hold: 2027-01-10`` as well as ``- {kind: hold, date: 2027-01-10}``."""
+        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+            return data
+        out = []
+        for item in data["events"]:
+            if isinstance(item, dict) and "kind" not in item:
+                keys = [k for k in item if k in (*_SHORTHAND, "delay")]
+                if len(keys) == 1:
+                    kind = keys[0]
+                    item = dict(item)
+                    value = item.pop(kind)
+                    if kind == "delay" and isinstance(value, dict):
+                        item.update(value)
+                    else:
+                        item[_SHORTHAND.get(kind, "date")] = value
+                    item["kind"] = kind
+            out.append(item)
+        return {**data, "events": out}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PatientEvents:
+        holding: dict[str, Hold] = {}
+        stopped: dict[str | None, date] = {}
+        for event in sorted(self.dated(), key=lambda e: (e.date, e.kind != "resume")):
+            drug = getattr(event, "drug", None)
+            ended = stopped.get(drug) or stopped.get(None)
+            if ended is not None and event.date >= ended:
+                raise ValueError(f"{event.describe()} comes after the stop on {ended.isoformat()}")
+            if isinstance(event, Hold):
+                if event.drug in holding:
+                    raise ValueError(
+                        f"{event.describe()}: {event.drug} is already held since {holding[event.drug].date}"
+                    )
+                holding[event.drug] = event
+            elif isinstance(event, Resume):
+                hold = holding.pop(event.drug, None)
+                if hold is None:
+                    earlier = [e for e in self.events if isinstance(e, Hold) and e.drug == event.drug]
+                    if earlier and earlier[0].date > event.date:
+                        raise ValueError(f"{event.describe()} is before its hold on {earlier[0].date.isoformat()}")
+                    raise ValueError(f"{event.describe()}: {event.drug} is not held")
+                if event.date <= hold.date:
+                    raise ValueError(f"{event.describe()} is not after its hold on {hold.date.isoformat()}")
+            elif isinstance(event, Stop):
+                stopped[event.drug] = event.date
+        delays = [e.cycle for e in self.events if isinstance(e, Delay)]
+        if len(delays) != len(set(delays)):
+            raise ValueError("a cycle is delayed twice; give one delay per cycle with the total days")
+        return self
+
+    def dated(self) -> list[Hold | Resume | NoEscalation | Stop]:
+        return [e for e in self.events if not isinstance(e, Delay)]
+
+    def delays(self) -> dict[int, int]:
+        """Cycle number -> days its start moves."""
+        return {e.cycle: e.days for e in self.events if isinstance(e, Delay)}
+
+    def drugs(self) -> set[str]:
+        return {e.drug for e in self.dated() if e.drug is not None}
