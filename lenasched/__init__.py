@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-from .calendar import Calendar, CycleWindow, DoseDay
+from .calendar import Calendar, CycleWindow, DoseDay, Modification
 from .compare import Comparison, compare
 from .engine import expand
 from .errors import LenaschedError, ProtocolError, ScheduleError, UnknownProtocolError
-from .loader import load_protocol, parse_protocol, protocol_from_dict
+from .events import PatientEvents
+from .loader import load_events, load_protocol, parse_protocol, protocol_from_dict
 from .patient import Patient, bsa_dubois, bsa_mosteller
 from .protocol import DrugRegimen, Escalation, Phase, Protocol, Reference
 from .registry import bundled_ids, get_protocol, resolve
@@ -30,7 +31,9 @@ __all__ = [
     "DrugRegimen",
     "Escalation",
     "LenaschedError",
+    "Modification",
     "Patient",
+    "PatientEvents",
     "Phase",
     "Protocol",
     "ProtocolError",
@@ -45,6 +48,7 @@ __all__ = [
     "compare",
     "expand",
     "get_protocol",
+    "load_events",
     "load_protocol",
     "parse_protocol",
     "protocol_from_dict",

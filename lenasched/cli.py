@@ -146,6 +146,19 @@ def _patient(args: argparse.Namespace) -> Any:
         raise UsageError(f"patient {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
+def horizon_of(protocol: Any, args: argparse.Namespace, verb: str) -> tuple[int | None, date | None]:
+    """``--cycles``/``--until`` as given; an open-ended protocol without them gets a default, announced."""
+    cycles, until = args.cycles, args.until
+    if protocol.open_ended and cycles is None and until is None:
+        cycles = DEFAULT_OPEN_CYCLES
+        print(
+            f"note: {protocol.id} continues until progression; {verb} the first {cycles} cycles "
+            "(use --cycles or --until for more)",
+            file=sys.stderr,
+        )
+    return cycles, until
+
+
 def _emit(text: str | bytes, output: str | None) -> None:
     if output:
         from .atomic import write_atomic
@@ -202,14 +215,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         raise UsageError("--reminder and --tz apply to --format ics only")
     _check_export_arguments(args)
     protocol = resolve(args.protocol)
-    cycles, until = args.cycles, args.until
-    if protocol.open_ended and cycles is None and until is None:
-        cycles = DEFAULT_OPEN_CYCLES
-        print(
-            f"note: {protocol.id} continues until progression; showing the first {cycles} cycles "
-            "(use --cycles or --until for more)",
-            file=sys.stderr,
-        )
+    cycles, until = horizon_of(protocol, args, "showing")
     from .commands._events import events_from_args
 
     calendar = expand(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 __all__ = ["lenalidomide_only", "register", "run"]
@@ -44,7 +43,7 @@ def lenalidomide_only(protocol: Any, drug: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import DEFAULT_OPEN_CYCLES, _emit
+    from ..cli import _emit, horizon_of
     from ..dispense import dispense_plan
     from ..engine import expand
     from ..label import load_label
@@ -54,14 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     protocol = resolve(args.protocol)
     label = load_label()
-    cycles, until = args.cycles, args.until
-    if protocol.open_ended and cycles is None and until is None:
-        cycles = DEFAULT_OPEN_CYCLES
-        print(
-            f"note: {protocol.id} continues until progression; planning the first {cycles} cycles "
-            "(use --cycles or --until for more)",
-            file=sys.stderr,
-        )
+    cycles, until = horizon_of(protocol, args, "planning")
     others = [d for d in protocol.drugs if d != label.drug]
     from ._events import events_from_args
 
