@@ -14,6 +14,7 @@ import lenasched
 from lenasched import ScheduleError, expand, protocol_from_dict
 from lenasched.cli import main
 from lenasched.events import PatientEvents
+from lenasched.dispense import dispense_plan
 from lenasched.formats.csv import to_csv
 
 START = date(2026, 1, 5)
@@ -237,3 +238,7 @@ def test_invariants_after_any_valid_events(evs: PatientEvents) -> None:
     for window in cal.windows:
         assert len(window.on_days) + len(window.rest_days) == (window.end - window.start).days + 1
     assert to_csv(expand(proto, START, patient=PATIENT, events=evs)) == to_csv(cal)
+    # what is dispensed is exactly what is scheduled, fill by fill (a 7.5 mg dose would need two capsules)
+    plan = dispense_plan(cal, allow_multiple=True)
+    assert plan.total_dispensed_mg == cal.total_mg("lenalidomide")
+    assert all(len(fill.lines) >= 1 for fill in plan.fills)
