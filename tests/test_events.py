@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import lenasched
 from lenasched import ScheduleError, expand, protocol_from_dict
 from lenasched.cli import main
-from lenasched.events import PatientEvents
 from lenasched.dispense import dispense_plan
+from lenasched.events import PatientEvents
 from lenasched.formats.csv import to_csv
 
 START = date(2026, 1, 5)
