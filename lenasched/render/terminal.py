@@ -21,10 +21,10 @@ PRIMARY = "lenalidomide"
 
 
 def drug_labels(drugs: tuple[str, ...]) -> dict[str, str]:
-    """Short, unique labels for the grid ('L' for lenalidomide, 'Rit', 'Flu', ...)."""
+    """Short, unique labels for the grid ('L' for lenalidomide, 'Ritu', 'Allo', ...)."""
     labels: dict[str, str] = {}
     for drug in drugs:
-        size = 1 if drug == PRIMARY else 3
+        size = 1 if drug == PRIMARY else 4
         label = drug[:size].capitalize()
         while label in labels.values() and size < len(drug):
             size += 1
