@@ -49,16 +49,21 @@ def describe_regimen(regimen: DrugRegimen, phase: Phase) -> str:
         text += regimen.repeat.describe()
     else:
         assert regimen.days is not None
-        text += f"days {format_days(regimen.days.value)} of each {phase.cycle_length_days.value}-day cycle"
-    if str(regimen.applies_to) != "all":
-        text += f", cycles {regimen.applies_to}"
+        text += f"{_days(regimen.days.value)} of each {phase.cycle_length_days.value}-day cycle"
+    cycles = regimen.applies_to
+    if str(cycles) != "all":
+        text += f", cycle {cycles} only" if cycles.last == cycles.first else f", cycles {cycles}"
     for cycle, days in sorted(regimen.cycle_days.items()):
-        text += f"; cycle {cycle}: days {format_days(days.value)}"
+        text += f"; cycle {cycle}: {_days(days.value)}"
     if regimen.first_cycle_start_day is not None:
         text += f"; starts on day {regimen.first_cycle_start_day.value} of cycle {regimen.applies_to.first}"
     if regimen.dose_levels is not None:
         text += "; dose levels " + ", ".join(format_dose(x) for x in regimen.dose_levels.value) + f" {u}"
     return text
+
+
+def _days(days: tuple[int, ...]) -> str:
+    return f"day {days[0]}" if len(days) == 1 else f"days {format_days(days)}"
 
 
 def describe_protocol(protocol: Protocol) -> str:
