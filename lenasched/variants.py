@@ -230,6 +230,11 @@ def _apply(protocol: Protocol, data: dict[str, Any], override: Override) -> list
                 skipped.append(f"{phase['name']}: {why_not}")
                 continue
             before = _describe(container.get(key))
+            if key == "sequence":  # start or cap of a sequence: trim it to the new end and put the new end in place
+                new = _resequenced(container[key], override.field, value)
+                container[key] = _sourced(new, container.get(key), override)
+                changes.append(f"{override.target} ({phase['name']}) sequence: {before} -> {_describe(new)}")
+                continue
             container[key] = value if override.field == "route" else _sourced(value, container.get(key), override)
             if override.field in _TIMING:
                 for other in _TIMING[override.field]:
@@ -254,12 +259,14 @@ def _locate(regimen: dict[str, Any], field: str) -> tuple[dict[str, Any] | None,
             return regimen, "cap", ""
         if "cap" in escalation:
             return escalation, "cap", ""
-        return None, "", "its escalation is a sequence; set sequence"
+        return escalation, "sequence", ""
     if field in ("start", "step"):
         if escalation is None:
             return None, "", "it has a fixed dose; set dose"
         if "sequence" in escalation:
-            return None, "", "its escalation is a sequence; set sequence"
+            if field == "start":
+                return escalation, "sequence", ""
+            return None, "", "its escalation is a sequence of doses; set sequence"
         return escalation, field, ""
     if field == "sequence":
         if escalation is None:
@@ -323,6 +330,15 @@ def _decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(text)
     return value
+
+
+def _resequenced(old: Any, field: str, value: Any) -> list[Decimal]:
+    """A sequence escalation with a new start (levels below it dropped) or a new cap (levels above dropped)."""
+    levels = [Decimal(str(x)) for x in (old["value"] if isinstance(old, dict) else old)]
+    new = Decimal(str(value))
+    if field == "start":
+        return [new, *(x for x in levels if x > new)]
+    return [*(x for x in levels if x < new), new]
 
 
 def _sourced(value: Any, old: Any, override: Override) -> dict[str, Any]:

@@ -313,3 +313,19 @@ def test_every_bundled_protocol_reads_back(protocol_id: str) -> None:
     protocol = lenasched.get_protocol(protocol_id)
     again = lenasched.parse_protocol(protocol_to_yaml(protocol))
     assert again == protocol.model_copy(update={"includes": []})  # add-on regimens are written inline
+
+
+def test_start_and_cap_of_a_sequence_escalation_trim_the_sequence() -> None:
+    """The issue's own example: `--set chen-2011:lenalidomide.start=5` on Chen's 2.5 -> 5 -> 10 sequence."""
+    from lenasched.variants import apply_overrides
+
+    chen = lenasched.get_protocol("chen-2011")
+    started = apply_overrides(chen, ["lenalidomide.start=5"])
+    esc = started.phases[0].drugs[0].escalation
+    assert esc is not None and [str(x) for x in esc.levels] == ["5", "10"]
+    assert esc.sequence is not None and "what-if variant" in (esc.sequence.assumption or "")
+    # a lower cap would leave the 10 mg reduction level above it: refused, naming the field
+    with pytest.raises(lenasched.LenaschedError, match="dose level 10 mg is above the cap 5"):
+        apply_overrides(chen, ["lenalidomide.cap=5"])
+    with pytest.raises(lenasched.LenaschedError, match="at least two doses"):
+        apply_overrides(chen, ["lenalidomide.start=10"])
