@@ -230,7 +230,10 @@ def _apply(protocol: Protocol, data: dict[str, Any], override: Override) -> list
                 skipped.append(f"{phase['name']}: {why_not}")
                 continue
             before = _describe(container.get(key))
-            if key == "sequence":  # start or cap of a sequence: trim it to the new end and put the new end in place
+            if key == "sequence" and override.field in (
+                "start",
+                "cap",
+            ):  # start or cap of a sequence: trim it to the new end and put the new end in place
                 new = _resequenced(container[key], override.field, value)
                 container[key] = _sourced(new, container.get(key), override)
                 changes.append(f"{override.target} ({phase['name']}) sequence: {before} -> {_describe(new)}")
