@@ -242,3 +242,25 @@ def test_invariants_after_any_valid_events(evs: PatientEvents) -> None:
     plan = dispense_plan(cal, allow_multiple=True)
     assert plan.total_dispensed_mg == cal.total_mg("lenalidomide")
     assert all(len(fill.lines) >= 1 for fill in plan.fills)
+
+
+def test_printed_calendar_lists_the_changes_and_marks_delay_days() -> None:
+    from lenasched.formats.html import calendar_page, to_html
+
+    cal = expand(
+        make(),
+        START,
+        patient=PATIENT,
+        events=events(
+            {"hold": "2026-02-14", "reason": "neutropenia", "grade": 3},
+            {"resume": "2026-03-02", "level": "lower"},
+            {"delay": {"cycle": 4, "days": 7}},
+        ),
+    )
+    page = calendar_page(cal)
+    texts = [what for _, what in page.changes]
+    assert any("neutropenia, grade 3" in t for t in texts) and any("cycle 4 delayed" in t for t in texts)
+    gap = START + timedelta(days=84)  # the first day cycle 4 would have had
+    cells = [c for m in page.months for week in m.weeks for c in week if c.iso == gap.isoformat()]
+    assert cells and cells[0].label == "cycle delayed"
+    assert "Changes to the planned calendar" in to_html(cal)

@@ -123,6 +123,7 @@ class CalendarPage:
     totals: tuple[str, ...]
     assumptions: tuple[str, ...]
     remarks: tuple[str, ...]
+    changes: tuple[tuple[str, str], ...]
     checks: tuple[tuple[str, str], ...]
     has_clinic: bool
     has_prophylaxis: bool
@@ -188,6 +189,7 @@ def calendar_page(
         ),
         assumptions=tuple(f"{path}: {s.assumption}" for path, s in protocol.assumptions()),
         remarks=tuple(remarks),
+        changes=tuple((long_date(m.date), f"{m.event}: {m.effect}") for m in calendar.modifications),
         checks=tuple((long_date(c.date), check_text(c)) for c in ordered),
         has_clinic=any(item.clinic for item in all_items),
         has_prophylaxis=any(item.prophylaxis for item in all_items),
@@ -282,6 +284,15 @@ def _cell(
 ) -> Cell:
     window = calendar.window_of(day)
     tasks = checks.get(day, ())
+    if window is None and calendar.start <= day <= calendar.end:  # a gap left by a delayed cycle
+        return Cell(
+            kind="rest",
+            iso=day.isoformat(),
+            number=day.day,
+            long_date=long_date(day),
+            label="cycle delayed",
+            checks=tasks,
+        )
     if window is None:
         label = "before start" if day < calendar.start else "after end"
         return Cell(
