@@ -26,7 +26,7 @@ PRIMARY = "lenalidomide"
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Hold(_Event):
@@ -92,7 +92,7 @@ _SHORTHAND = {"hold": "date", "resume": "date", "no_escalation": "date", "stop":
 class PatientEvents(BaseModel):
     """The ordered list of events; checked for consistency on construction."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     events: list[Event] = Field(default_factory=list)
 

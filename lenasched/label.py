@@ -41,7 +41,7 @@ Clearance = Annotated[Decimal, Field(ge=0, le=300)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class _Range(_Frozen):

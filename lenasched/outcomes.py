@@ -34,7 +34,7 @@ Percent = Sourced[Decimal | str]
 class Outcomes(BaseModel):
     """Outcomes as reported. Percentages are numbers (``52``) or short text (``"<1"``, ``"34 (of cycles)"``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     patients: Sourced[int] | None = Field(default=None, description="Number of patients treated.")
     orr_pct: Percent | None = None

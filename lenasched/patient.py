@@ -32,7 +32,7 @@ def bsa_dubois(height_cm: Decimal | float, weight_kg: Decimal | float) -> Decima
 class Patient(BaseModel):
     """What the engine may need to turn mg/m² and mg/kg into mg. All fields optional."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     bsa_m2: Decimal | None = Field(default=None, gt=0, le=5, description="Body-surface area in m².")
     height_cm: Decimal | None = Field(default=None, gt=30, le=260)

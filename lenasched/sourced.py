@@ -20,7 +20,7 @@ T = TypeVar("T")
 class Sourced(BaseModel, Generic[T]):
     """A value and its provenance: a reference key (``source``) or a stated ``assumption``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     value: T
     source: str | None = Field(
