@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -136,22 +136,25 @@ def parse_protocol(text: str, source: str = "<string>", *, base_dir: str | Path 
 
 def load_addon(path: str | Path) -> AddOn:
     """Read and validate an add-on module file."""
-    file = Path(path)
-    data, marks = _read_yaml(_read_text(file), str(file))
-    try:
-        return AddOn.model_validate(data)
-    except ValidationError as exc:
-        raise _to_protocol_error(exc, str(file), marks, data, AddOn) from None
+    return _load_model(path, AddOn)
 
 
 def load_events(path: str | Path) -> PatientEvents:
     """Read a patient-events file (YAML or JSON: ``events: [- hold: 2027-01-10, ...]``)."""
+    return _load_model(path, PatientEvents)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _load_model(path: str | Path, model: type[_M]) -> _M:
+    """A YAML/JSON file validated as ``model``, with errors located like protocol errors."""
     file = Path(path)
     data, marks = _read_yaml(_read_text(file), str(file))
     try:
-        return PatientEvents.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise _to_protocol_error(exc, str(file), marks, data, PatientEvents) from None
+        raise _to_protocol_error(exc, str(file), marks, data, model) from None
 
 
 def _find_addon(name: str, base_dir: str | Path | None) -> Path:
