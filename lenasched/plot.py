@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
 from .calendar import Calendar
-from .compare import PRIMARY_DRUG, Comparison
+from .comparison import PRIMARY_DRUG, Comparison
 from .errors import MissingDependencyError, OutputError
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""lenasched.compare and `lenasched compare`: every metric on hand-computed cases."""
+"""lenasched.compare() and `lenasched compare`: every metric on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import lenasched
 from lenasched.cli import main
-from lenasched.compare import CUMULATIVE_DAYS, Comparison, compare
+from lenasched.comparison import CUMULATIVE_DAYS, Comparison, compare
 from lenasched.errors import ScheduleError
 
 # 5 mg daily for 56 days, then +5 mg every 28 days to 25 mg, every day, until progression.

@@ -11,7 +11,7 @@ import pytest
 
 import lenasched
 from lenasched.cli import main
-from lenasched.compare import compare
+from lenasched.comparison import compare
 from lenasched.errors import MissingDependencyError, OutputError
 from lenasched.plot import comparison_series, dose_series
 

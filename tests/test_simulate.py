@@ -15,7 +15,7 @@ import pytest
 import lenasched
 from lenasched.cli import main
 from lenasched.errors import MissingDependencyError, SimulationError
-from lenasched.simulate import UNITS_PER_MG, reported_event_rate, simulate
+from lenasched.simulation import UNITS_PER_MG, reported_event_rate, simulate
 
 needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy (lenasched[sim]) missing")
 

@@ -11,7 +11,7 @@ __all__ = ["register", "run"]
 
 def register(sub: Any) -> None:
     from ..cli import _date
-    from ..compare import CUMULATIVE_DAYS, DEFAULT_HORIZON_DAYS
+    from ..comparison import CUMULATIVE_DAYS, DEFAULT_HORIZON_DAYS
     from ._designer import add_horizon_arguments, add_output_arguments, add_set_argument
 
     parser = sub.add_parser(
@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import DEFAULT_HORIZON_DAYS, compare
+    from ..comparison import DEFAULT_HORIZON_DAYS, compare
     from ..outcomes import OUTCOME_FIELDS
     from ._designer import csv_text, emit_renderable, horizon_days, json_text, protocols_with_variants
 

@@ -64,7 +64,7 @@ def _count(text: str) -> int:
 
 def register(sub: Any) -> None:
     from ..cli import _positive_int
-    from ..simulate import DEFAULT_HORIZON_DAYS, DEFAULT_OVER_CYCLES, DEFAULT_RECOVERY_DAYS
+    from ..simulation import DEFAULT_HORIZON_DAYS, DEFAULT_OVER_CYCLES, DEFAULT_RECOVERY_DAYS
     from ._designer import add_horizon_arguments, add_output_arguments, add_set_argument
 
     parser = sub.add_parser(
@@ -114,7 +114,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
     from ..registry import resolve
-    from ..simulate import DEFAULT_EVENT_FIELDS, DEFAULT_HORIZON_DAYS, reported_event_rate, simulate
+    from ..simulation import DEFAULT_EVENT_FIELDS, DEFAULT_HORIZON_DAYS, reported_event_rate, simulate
     from ..variants import apply_overrides
     from ._designer import csv_text, emit_renderable, horizon_days, json_text
 

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..compare import Comparison
+from ..comparison import Comparison
 from ..describe import DISCLAIMER
 
 __all__ = ["render_comparison"]

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ..describe import DISCLAIMER
 from ..doses import format_dose
-from ..simulate import SimulationResult
+from ..simulation import SimulationResult
 
 __all__ = ["render_simulation"]
 

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from .compare import DEFAULT_START, PRIMARY_DRUG
+from .comparison import DEFAULT_START, PRIMARY_DRUG
 from .doses import format_dose
 from .engine import expand
 from .errors import MissingDependencyError, SimulationError
@@ -420,7 +420,7 @@ def _plan(
         raise SimulationError(f"{protocol.id}: the simulation handles {drug} dosed in mg only")
     scaled = any(r.unit != "mg" for phase in protocol.phases for r in phase.drugs)
     if scaled and patient is None:
-        from .compare import REFERENCE_PATIENT
+        from .comparison import REFERENCE_PATIENT
 
         patient = REFERENCE_PATIENT  # companion drugs only; they are not simulated
     calendar = expand(protocol, start, until=start + timedelta(days=days - 1), patient=patient)
