@@ -50,6 +50,14 @@ class TestEgle2010Flr(ProtocolCase):
         assert self.dose("lenalidomide", first_maintenance_day) == Decimal(5)
         assert self.study_days("fludarabine", phase="maintenance") == []
 
+    def test_maintenance_lenalidomide_dose_stays_an_assumption(self) -> None:
+        """Registry: maintenance lenalidomide "at the pre-determined maximum tolerated dose", but the final paper
+        found no MTD, so the 5 mg maintenance dose stays a marked placeholder."""
+        maintenance = self.protocol.phases[1]
+        lena = next(r for r in maintenance.drugs if r.drug == "lenalidomide")
+        assert lena.dose is not None and lena.dose.is_assumption and lena.dose.value == Decimal(5)
+        assert "nct_text" in self.protocol.references
+
     def test_maintenance_rituximab_every_3_months(self) -> None:
         """Assumed schedule: rituximab 375 mg/m2 on day 1 of maintenance cycles 1 and 4."""
         assert self.study_days("rituximab", phase="maintenance") == [INDUCTION_DAYS + 1, INDUCTION_DAYS + 1 + 3 * 28]

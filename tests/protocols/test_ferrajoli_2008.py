@@ -1,5 +1,7 @@
-"""ferrajoli-2008 against Ferrajoli et al., Blood 2008 (abstract) and the pooled ASH 2007 abstract ("study A")."""
+"""ferrajoli-2008 against Ferrajoli et al., Blood 2008 (abstract), the pooled ASH 2007 abstract ("study A") and the
+registry record NCT00267059."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from tests.protocols.base import ProtocolCase
@@ -18,6 +20,11 @@ class TestFerrajoli2008(ProtocolCase):
         expected = {29: 15, 56: 15, 57: 20, 84: 20, 85: 25, 336: 25}
         assert {d: self.dose("lenalidomide", d) for d in expected} == {d: Decimal(x) for d, x in expected.items()}
         assert max(d.dose for d in self.calendar.for_drug("lenalidomide")) == Decimal(25)
+
+    def test_28_day_cycles(self) -> None:
+        """NCT00267059: "every morning ... for 28 days. This is considered 1 cycle"."""
+        assert all(w.end - w.start == timedelta(days=27) for w in self.calendar.windows)
+        assert self.study_days("lenalidomide", cycle=2)[0] == 29
 
     def test_continuous_without_rest_days(self) -> None:
         """Blood 2008 abstract: "lenalidomide given as a continuous treatment"."""

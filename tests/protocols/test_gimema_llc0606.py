@@ -1,4 +1,5 @@
-"""gimema-llc0606 against the GIMEMA FCL final paper (abstract), its ASH 2010 abstract 1377 and the review's [25]."""
+"""gimema-llc0606 against the GIMEMA FCL final paper (abstract), its ASH 2010 abstract 1377, the NCT00727415
+registry outline (public copy) and the review's [25]."""
 
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ class TestGimemaLlc0606(ProtocolCase):
     cycles = 7  # the lead-in plus six courses
 
     def test_six_28_day_courses_after_a_3_day_lead_in(self) -> None:
-        """Abstract: "six monthly courses of the FC regimen" (28 days assumed), after allopurinol from day -3."""
+        """Abstract and registry outline: "six monthly courses" (28 days assumed), after allopurinol from day -3."""
         assert [(w.phase, w.length_days) for w in self.calendar.windows] == [("allopurinol-lead-in", 3)] + [
             ("treatment", 28)
         ] * 6
@@ -32,13 +33,18 @@ class TestGimemaLlc0606(ProtocolCase):
         assert self.dose("fludarabine", course_day(1, 4)) is None
 
     def test_lenalidomide_2_5_mg_days_1_to_14_of_course_1(self) -> None:
-        """Abstract: "14 days of lenalidomide given at the starting dose of 2.5 mg during course 1"."""
+        """Abstract: "14 days of lenalidomide given at the starting dose of 2.5 mg during course 1"; registry
+        outline: "14 days of Lenalidomide administration (d1-d14)"."""
         assert self.study_days("lenalidomide", cycle=1, phase="treatment") == [course_day(1, d) for d in range(1, 15)]
         assert self.dose("lenalidomide", course_day(1, 1)) == Decimal("2.5")
         assert self.dose("lenalidomide", course_day(1, 15)) is None
 
     def test_lenalidomide_5_mg_mtd_from_course_2(self) -> None:
-        """Abstract: "The maximum tolerated dose of lenalidomide was 5 mg" (assumed as the dose of courses 2-6)."""
+        """Abstract: "The maximum tolerated dose of lenalidomide was 5 mg" (assumed as the dose of courses 2-6;
+        the registry's phase II gives FC "in combination with the MTD of Lenalidomide" but no number)."""
+        lena = next(r for r in self.protocol.phases[1].drugs if r.drug == "lenalidomide")
+        assert lena.escalation is not None and lena.escalation.sequence is not None
+        assert lena.escalation.sequence.is_assumption
         assert self.dose("lenalidomide", course_day(2, 1)) == Decimal(5)
         assert self.dose("lenalidomide", course_day(6, 14)) == Decimal(5)
         assert max(d.dose for d in self.calendar.for_drug("lenalidomide")) == Decimal(5)
