@@ -14,10 +14,17 @@ from datetime import date, timedelta
 from typing import Literal
 
 from .calendar import Calendar
+from .doses import format_dose
 from .errors import ScheduleError
 from .label import Label, load_label
 
-__all__ = ["PregnancyTest", "pregnancy_test_dates", "pregnancy_tests"]
+__all__ = [
+    "THROMBOPROPHYLAXIS_DRUGS",
+    "PregnancyTest",
+    "pregnancy_test_dates",
+    "pregnancy_tests",
+    "thromboprophylaxis_reminder",
+]
 
 TestKind = Literal["before-start", "weekly", "periodic"]
 
@@ -117,4 +124,34 @@ def pregnancy_tests(
     """Pregnancy tests for the whole calendar, rest days and interruptions included."""
     return pregnancy_test_dates(
         calendar.start, calendar.end, prescribed_on=prescribed_on, irregular_cycles=irregular_cycles, label=label
+    )
+
+
+#: Antithrombotic drugs that, given as prophylaxis in a protocol, make up its thromboprophylaxis.
+THROMBOPROPHYLAXIS_DRUGS = frozenset(
+    {
+        "aspirin", "enoxaparin", "dalteparin", "tinzaparin", "heparin", "fondaparinux",
+        "warfarin", "apixaban", "rivaroxaban", "dabigatran", "edoxaban",
+    }
+)  # fmt: skip
+
+
+def thromboprophylaxis_reminder(calendar: Calendar) -> str | None:
+    """A reminder sentence when the protocol gives thromboprophylaxis, else None.
+
+    The lenalidomide label carries a boxed warning for venous and arterial thromboembolism; where a
+    protocol pairs it with prophylaxis, the calendar says so once, next to the REMS dates.
+    """
+    rows = [d for d in calendar.days if d.role == "prophylaxis" and d.drug in THROMBOPROPHYLAXIS_DRUGS]
+    if not rows:
+        return None
+    parts = []
+    for drug in dict.fromkeys(d.drug for d in rows):
+        mine = [d for d in rows if d.drug == drug]
+        doses = "/".join(dict.fromkeys(f"{format_dose(d.dose_mg)} mg" for d in mine))
+        parts.append(f"{drug} {doses} on {len(mine)} day(s), {mine[0].date.isoformat()} to {mine[-1].date.isoformat()}")
+    return (
+        "Thromboprophylaxis is part of this protocol: "
+        + "; ".join(parts)
+        + ". Lenalidomide carries a boxed warning for venous and arterial thromboembolism."
     )

@@ -94,3 +94,24 @@ def test_calendar_command_rems_option(tmp_path: Path, capsys: Capture) -> None:
     assert "Pregnancy test (week 1)" in capsys.readouterr().out
     assert main([*base, "--irregular-cycles"]) == 1
     assert "goes with --rems" in capsys.readouterr().err
+
+
+def test_thromboprophylaxis_reminder_where_the_protocol_includes_it() -> None:
+    from datetime import date
+
+    import lenasched
+    from lenasched.rems import thromboprophylaxis_reminder
+
+    chen = lenasched.expand(lenasched.get_protocol("chen-2011"), date(2026, 12, 1), cycles=2)
+    text = thromboprophylaxis_reminder(chen)
+    assert text is not None and "aspirin 81 mg on 56 day(s), 2026-12-01 to 2027-01-25" in text
+    assert "boxed warning" in text
+    badoux = lenasched.expand(lenasched.get_protocol("badoux-2011"), date(2026, 12, 1), cycles=2)
+    assert thromboprophylaxis_reminder(badoux) is None
+
+
+def test_rems_option_shows_the_reminder(capsys: pytest.CaptureFixture[str]) -> None:
+    from lenasched.cli import main
+
+    assert main(["calendar", "chen-2011", "--start", "2026-12-01", "--cycles", "1", "--rems", "--format", "json"]) == 0
+    assert "Thromboprophylaxis is part of this protocol" in capsys.readouterr().out

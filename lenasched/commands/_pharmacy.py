@@ -86,7 +86,9 @@ def add_renal_arguments(parser: argparse.ArgumentParser, *, with_weight: bool) -
 def add_rems_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("REMS (patients who can become pregnant)")
     group.add_argument(
-        "--rems", action="store_true", help="add the pregnancy-test dates the label requires to the calendar"
+        "--rems",
+        action="store_true",
+        help="add the pregnancy-test dates the label requires, and a reminder of the protocol's thromboprophylaxis",
     )
     group.add_argument(
         "--irregular-cycles",
@@ -125,11 +127,15 @@ class PharmacyLayer:
 
     renal: RenalAdjustment | None = None
     tests: tuple[PregnancyTest, ...] = ()
+    thrombo: str | None = None
 
     @property
     def remarks(self) -> tuple[str, ...]:
         """Sentences for the top of a printed calendar."""
-        return (self.renal.summary(),) if self.renal is not None else ()
+        out = [self.renal.summary()] if self.renal is not None else []
+        if self.thrombo is not None:
+            out.append(self.thrombo)
+        return tuple(out)
 
     def csv_notes(self) -> tuple[str, ...]:
         """What CSV rows cannot carry, said on stderr instead (the rows already hold adjusted doses)."""
@@ -142,13 +148,15 @@ class PharmacyLayer:
 
     def extend_json(self, text: str) -> str:
         """Calendar JSON with ``renal`` and ``pregnancy_tests`` added (unchanged when neither was asked for)."""
-        if self.renal is None and not self.tests:
+        if self.renal is None and not self.tests and self.thrombo is None:
             return text
         from ..formats.dispense import renal_dict
 
         data: dict[str, Any] = json.loads(text)
         if self.renal is not None:
             data["renal"] = renal_dict(self.renal)
+        if self.thrombo is not None:
+            data["thromboprophylaxis"] = self.thrombo
         if self.tests:
             data["pregnancy_tests"] = [
                 {
@@ -171,6 +179,8 @@ class PharmacyLayer:
         out: list[RenderableType] = []
         if self.renal is not None:
             out.append(Text(self.renal.summary(), style="bold yellow" if self.renal.applies else ""))
+        if self.thrombo is not None:
+            out.append(Text(self.thrombo))
         if self.tests:
             table = Table(title="REMS pregnancy tests", title_justify="left")
             for name in ("date", "window", "test"):
@@ -191,10 +201,12 @@ def apply_pharmacy(args: argparse.Namespace, calendar: Calendar) -> tuple[Calend
 
         calendar, adjustment = adjust_for_renal(calendar, renal, column=args.renal_column)
     tests: tuple[PregnancyTest, ...] = ()
+    thrombo = None
     if getattr(args, "rems", False):
-        from ..rems import pregnancy_tests
+        from ..rems import pregnancy_tests, thromboprophylaxis_reminder
 
         tests = pregnancy_tests(calendar, irregular_cycles=args.irregular_cycles)
+        thrombo = thromboprophylaxis_reminder(calendar)
     elif getattr(args, "irregular_cycles", False):
         raise OptionError("--irregular-cycles goes with --rems")
-    return calendar, PharmacyLayer(adjustment, tests)
+    return calendar, PharmacyLayer(adjustment, tests, thrombo)
