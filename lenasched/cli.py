@@ -338,24 +338,38 @@ def _export(args: argparse.Namespace, calendar: Any) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .registry import resolve
+    from pathlib import Path
 
-    failed = 0
+    from .loader import load_protocol_or_addon
+    from .protocol import Protocol
+    from .registry import resolve
+    from .sourced import iter_sourced
+
+    names: list[str] = []
     for name in args.files:
+        folder = Path(name)
+        names.extend(sorted(str(f) for f in folder.glob("*.yaml")) if folder.is_dir() else [name])
+    failed = 0
+    for name in names:
         try:
-            protocol = resolve(name)
+            model = load_protocol_or_addon(name) if Path(name).is_file() else resolve(name)
         except LenaschedError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        missing = protocol.unsourced() if args.strict else []
+        values = list(iter_sourced(model))
+        missing = [path for path, s in values if not s.is_sourced] if args.strict else []
         if missing:
             failed += 1
             for path in missing:
                 print(f"error: {name}: {path}: value has no source and is not marked as an assumption", file=sys.stderr)
             continue
-        assumed = len(protocol.assumptions())
-        print(f"ok: {name} ({protocol.id}; {assumed} assumption(s))")
+        what = model.id if isinstance(model, Protocol) else f"add-on {model.addon}"
+        assumed = sum(1 for _, s in values if s.is_assumption)
+        print(f"ok: {name} ({what}; {assumed} assumption(s))")
+    if not names:
+        print("error: no protocol files found", file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 

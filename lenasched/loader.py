@@ -21,7 +21,14 @@ from .events import PatientEvents
 from .paths import addons_dir
 from .protocol import AddOn, FieldProblem, Protocol
 
-__all__ = ["load_addon", "load_events", "load_protocol", "parse_protocol", "protocol_from_dict"]
+__all__ = [
+    "load_addon",
+    "load_events",
+    "load_protocol_or_addon",
+    "load_protocol",
+    "parse_protocol",
+    "protocol_from_dict",
+]
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -132,6 +139,19 @@ def parse_protocol(text: str, source: str = "<string>", *, base_dir: str | Path 
     data, marks = _read_yaml(text, source)
     data = _resolve_includes(data, source, marks, base_dir)
     return _validate(data, source, marks)
+
+
+def load_protocol_or_addon(path: str | Path) -> Protocol | AddOn:
+    """A protocol file, or an add-on module file (one with a top-level ``addon:`` key)."""
+    file = Path(path)
+    text = _read_text(file)
+    data, marks = _read_yaml(text, str(file))
+    if "addon" in data:
+        try:
+            return AddOn.model_validate(data)
+        except ValidationError as exc:
+            raise _to_protocol_error(exc, str(file), marks, data, AddOn) from None
+    return parse_protocol(text, str(file), base_dir=file.parent)
 
 
 def load_addon(path: str | Path) -> AddOn:

@@ -139,3 +139,16 @@ def test_csv_path_does_not_import_rich() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr.endswith("False")
+
+
+def test_validate_folders_and_add_ons(capsys: Capture) -> None:
+    """`validate` takes folders (every *.yaml in them) and recognises add-on modules."""
+    root = Path(__file__).parent.parent / "protocols"
+    code, out, _ = run(capsys, "validate", "--strict", str(root), str(root / "addons"))
+    assert code == 0
+    assert "(add-on tfr-prednisone-prophylaxis; 0 assumption(s))" in out
+    assert sum(1 for line in out.splitlines() if line.startswith("ok: ")) == len(list(root.glob("*.yaml"))) + len(
+        list((root / "addons").glob("*.yaml"))
+    )
+    code, _, err = run(capsys, "validate", str(root / "label"))
+    assert code == 1 and "unknown field 'drug'" in err
