@@ -24,8 +24,8 @@ from .protocol import AddOn, FieldProblem, Protocol
 __all__ = [
     "load_addon",
     "load_events",
-    "load_protocol_or_addon",
     "load_protocol",
+    "load_protocol_or_addon",
     "parse_protocol",
     "protocol_from_dict",
 ]
