@@ -16,26 +16,10 @@ import lenasched
 from lenasched.cli import main
 from lenasched.errors import MissingDependencyError, SimulationError
 from lenasched.simulation import UNITS_PER_MG, reported_event_rate, simulate
+from tests.protocol_texts import BADOUX_LIKE
 
 needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy (lenasched[sim]) missing")
 
-# 5 mg daily for 56 days, then +5 mg every 28 days to 25 mg (from day 141), every day, until progression.
-BADOUX_LIKE = """
-schema_version: 1
-id: badoux-like
-title: Badoux-like continuous escalation
-setting: test
-citation: {title: test protocol}
-phases:
-  - name: treatment
-    cycle_length_days: 28
-    until_progression: true
-    drugs:
-      - drug: lenalidomide
-        days: 1-28
-        escalation: {start: 5, step: 5, cap: 25, every_days: 28, first_step_day: 57}
-        dose_levels: [25, 20, 15, 10, 5, 2.5]
-"""
 
 # 25 mg days 1-21 of 28 with allopurinol in cycle 1, 6 cycles.
 ON_OFF = """
