@@ -158,51 +158,20 @@ def test_unknown_cycle_unknown_drug_and_dose_above_cap_are_refused() -> None:
 
 
 def test_cli_options_events_file_and_audit_trail(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    chanan = ["calendar", "chanan-khan-2006", "--start", "2026-01-05", "--cycles", "3"]
     file = tmp_path / "events.yaml"
     file.write_text("events:\n  - hold: 2026-01-24\n    reason: neutropenia\n    grade: 3\n  - resume: 2026-02-07\n")
-    assert (
-        main(
-            [
-                "calendar",
-                "chanan-khan-2006",
-                "--start",
-                "2026-01-05",
-                "--cycles",
-                "3",
-                "--events",
-                str(file),
-                "--format",
-                "csv",
-            ]
-        )
-        == 0
-    )
+    assert main([*chanan, "--events", str(file), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].endswith(",modified_by")
     assert '2026-02-07,34,treatment,2,6,lenalidomide,5,mg,5,oral,treatment,"resume on 2026-02-07' in out
-    assert (
-        main(
-            [
-                "calendar",
-                "chanan-khan-2006",
-                "--start",
-                "2026-01-05",
-                "--cycles",
-                "3",
-                "--hold",
-                "2026-01-24:neutropenia:3",
-                "--resume",
-                "2026-02-07",
-            ]
-        )
-        == 0
-    )
+    assert main([*chanan, "--hold", "2026-01-24:neutropenia:3", "--resume", "2026-02-07"]) == 0
     assert "Audit trail" in capsys.readouterr().out
-    assert main(["calendar", "chanan-khan-2006", "--start", "2026-01-05", "--resume", "2026-01-04"]) == 1
+    assert main([*chanan, "--resume", "2026-01-04"]) == 1
     assert "is not held" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("events:\n  - hold: 2026-01-24\n    grade: 7\n")
-    assert main(["calendar", "chanan-khan-2006", "--start", "2026-01-05", "--events", str(bad)]) == 1
+    assert main([*chanan, "--events", str(bad)]) == 1
     assert f"{bad}:3:" in capsys.readouterr().err
 
 
