@@ -90,7 +90,7 @@ def expand(
         days=tuple(rows),
         windows=windows,
         patient=patient,
-        modifications=tuple(_dedupe(mods)),
+        modifications=tuple(dict.fromkeys(mods)),  # two regimens of one drug report a stop once
     )
 
 
@@ -183,11 +183,6 @@ def _shifted(changes: list[date], pauses: Sequence[tuple[date, date]]) -> list[d
     return out
 
 
-def _dedupe(mods: list[Modification]) -> list[Modification]:
-    seen: set[Modification] = set()
-    return [m for m in mods if not (m in seen or seen.add(m))]  # type: ignore[func-returns-value]
-
-
 def _lower_level(regimen: DrugRegimen, dose: Decimal) -> Decimal | None:
     """The next dose level below ``dose`` on the protocol's ladder (or its escalation levels)."""
     if regimen.dose_levels is not None:
@@ -256,7 +251,7 @@ def _place(
     resumed: set[Resume] = set()
     reduced: Decimal | None = None
     note = ""
-    planned: Decimal = levels[0] if levels else (firsts[0] if firsts else regimen.dose.value)  # type: ignore[union-attr]
+    planned: Decimal = regimen.planned_doses[0]  # the dose a hold interrupts if none was given yet
     for slot, day, when in dates:
         if course.stop is not None and when >= course.stop:
             mods.append(
