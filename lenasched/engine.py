@@ -271,6 +271,8 @@ def _place(
             if resume is None or resume in resumed or when < resume.date:
                 continue
             resumed.add(resume)
+            if hold not in held and not rows:
+                continue  # the hold ended before this regimen began (an earlier phase): its plan stands
             before = rows[-1].dose if rows and rows[-1].drug == regimen.drug else planned
             if resume.dose is not None:
                 reduced = resume.dose

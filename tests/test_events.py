@@ -233,3 +233,23 @@ def test_printed_calendar_lists_the_changes_and_marks_delay_days() -> None:
     cells = [c for m in page.months for week in m.weeks for c in week if c.iso == gap.isoformat()]
     assert cells and cells[0].label == "cycle delayed"
     assert "Changes to the planned calendar" in to_html(cal)
+
+
+def test_a_reduction_in_one_phase_does_not_rewrite_the_next_phase() -> None:
+    two_phases = protocol_from_dict(
+        {
+            "schema_version": 1, "id": "t2", "title": "T", "setting": "s", "citation": {"title": "c"},
+            "phases": [
+                {"name": "induction", "cycle_length_days": 28, "cycles": 2,
+                 "drugs": [{"drug": "lenalidomide", "dose": 10, "days": "1-21", "dose_levels": [10, 5, 2.5]}]},
+                {"name": "maintenance", "cycle_length_days": 28, "cycles": 2,
+                 "drugs": [{"drug": "lenalidomide", "dose": 5, "days": "1-21", "dose_levels": [5, 2.5]}]},
+            ],
+        }
+    )  # fmt: skip
+    cal = expand(two_phases, START, events=events({"hold": "2026-01-10"}, {"resume": "2026-01-20", "level": "lower"}))
+    assert lena(cal, 16) == D(5)  # induction resumes one level lower
+    assert lena(cal, 57) == D(5)  # maintenance starts at its own planned dose
+    held_over = expand(two_phases, START, events=events({"hold": "2026-02-20"}, {"resume": "2026-03-10"}))
+    assert lena(cal, 57) == D(5) and lena(held_over, 57) is None  # a hold running into maintenance holds it
+    assert next(d.dose for d in held_over.for_drug("lenalidomide") if d.phase == "maintenance") == D("2.5")
