@@ -6,6 +6,7 @@ Events are plain data (a YAML/JSON file or CLI options); the engine applies them
 - ``resume`` restarts it: at the same level (escalation continues, shifted by the held days), at the
   next lower dose level (``level: lower``), or at a given dose. After a reduction the dose stays at the
   reduced level: escalation does not restart by itself (give a new ``resume`` with a dose to change it).
+  A later phase that begins after the resume starts at its own planned dose.
 - ``delay`` moves the start of cycle N (counted across phases) and every later cycle by K days;
   companion drugs move with their cycles, and day-counted escalation pauses for the delay.
 - ``no_escalation`` freezes the dose from a date; ``stop`` ends a drug (or everything) from a date.
