@@ -11,11 +11,15 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .doses import format_dose
 from .errors import CapsuleError
 
-__all__ = ["MAX_CAPSULES_PER_DOSE", "CapsulePick", "choose_capsules", "count_word"]
+if TYPE_CHECKING:
+    from .calendar import Calendar
+
+__all__ = ["MAX_CAPSULES_PER_DOSE", "CapsulePick", "check_makeable", "choose_capsules", "count_word"]
 
 MAX_CAPSULES_PER_DOSE = 4
 """More capsules than this for one daily dose is refused even when combinations are allowed."""
@@ -112,3 +116,23 @@ def _fewest(dose: Decimal, available: tuple[Decimal, ...]) -> tuple[tuple[Decima
                 counts[s] = counts.get(s, 0) + 1
             return tuple(sorted(counts.items(), reverse=True))
     return None
+
+
+def check_makeable(calendar: Calendar, drug: str = "lenalidomide") -> None:
+    """Refuse a calendar with an oral ``drug`` dose that no whole capsules make (e.g. 3 mg).
+
+    Every output runs this, so a table or CSV never plans an impossible dose; doses needing several
+    capsules (7.5 mg) pass here and are refused or flagged where capsules are counted (HTML, ICS,
+    dispensing).
+    """
+    strengths = _default_strengths()
+    for dose in sorted({d.dose_mg for d in calendar.days if d.drug == drug and d.route == "oral"}):
+        try:
+            choose_capsules(dose, allow_multiple=True, strengths=strengths, drug=drug)
+        except CapsuleError as exc:
+            first = next(d for d in calendar.days if d.drug == drug and d.dose_mg == dose)
+            raise CapsuleError(
+                f"{exc} (first on {first.date.isoformat()}, {first.phase} cycle {first.cycle} day {first.cycle_day})",
+                dose_mg=dose,
+                strengths=strengths,
+            ) from None

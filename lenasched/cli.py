@@ -224,6 +224,9 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     from .commands._pharmacy import apply_pharmacy
 
     calendar, layer = apply_pharmacy(args, calendar)
+    from .capsules import check_makeable
+
+    check_makeable(calendar)
     if args.format == "html":
         from .formats.html import to_html
 

@@ -140,9 +140,16 @@ def _check_events(protocol: Protocol, start: date, events: PatientEvents) -> Non
         if event.date < start:
             raise ScheduleError(f"{event.describe()}: the date is before the start {start.isoformat()}")
         if isinstance(event, Resume) and event.dose is not None:
-            caps = [r.max_dose for p in protocol.phases for r in p.drugs if r.drug == event.drug]
-            if event.dose > max(caps):
-                raise ScheduleError(f"{event.describe()}: {event.dose} is above the cap {max(caps)}")
+            regimens = [r for p in protocol.phases for r in p.drugs if r.drug == event.drug]
+            cap = max(r.max_dose for r in regimens)
+            if event.dose > cap:
+                raise ScheduleError(f"{event.describe()}: {event.dose} is above the cap {cap}")
+            levels = sorted({level for r in regimens for level in _ladder(r)}, reverse=True)
+            if event.dose not in levels:
+                raise ScheduleError(
+                    f"{event.describe()}: {format_dose(event.dose)} is not one of {event.drug}'s dose levels "
+                    f"({', '.join(format_dose(x) for x in levels)})"
+                )
 
 
 def _check_delays(slots: Sequence[_Slot], events: PatientEvents, mods: list[Modification]) -> None:
@@ -183,18 +190,14 @@ def _shifted(changes: list[date], pauses: Sequence[tuple[date, date]]) -> list[d
     return out
 
 
+def _ladder(regimen: DrugRegimen) -> tuple[Decimal, ...]:
+    """The doses a reduction may land on: the protocol's dose levels, else its planned doses."""
+    return tuple(regimen.dose_levels.value) if regimen.dose_levels is not None else regimen.planned_doses
+
+
 def _lower_level(regimen: DrugRegimen, dose: Decimal) -> Decimal | None:
-    """The next dose level below ``dose`` on the protocol's ladder (or its escalation levels)."""
-    if regimen.dose_levels is not None:
-        ladder = list(regimen.dose_levels.value)
-    elif regimen.escalation is not None:
-        ladder = list(regimen.escalation.levels)
-    else:
-        ladder = [
-            *(regimen.first_doses.value if regimen.first_doses else []),
-            *([regimen.dose.value] if regimen.dose else []),
-        ]
-    below = [level for level in ladder if level < dose]
+    """The next dose level below ``dose`` on the regimen's ladder."""
+    below = [level for level in _ladder(regimen) if level < dose]
     return max(below) if below else None
 
 

@@ -152,3 +152,16 @@ def test_validate_folders_and_add_ons(capsys: Capture) -> None:
     )
     code, _, err = run(capsys, "validate", str(root / "label"))
     assert code == 1 and "unknown field 'drug'" in err
+
+
+def test_a_dose_no_capsule_makes_is_refused_in_every_format(tmp_path: Path, capsys: Capture) -> None:
+    proto = tmp_path / "three.yaml"
+    proto.write_text(
+        "schema_version: 1\nid: three\ntitle: T\nsetting: s\ncitation: {title: c}\nphases:\n"
+        "  - name: p\n    cycle_length_days: 28\n    cycles: 1\n    drugs:\n"
+        "      - {drug: lenalidomide, dose: 3, days: 1-21}\n"
+    )
+    for fmt in ("table", "csv", "json"):
+        code, out, err = run(capsys, "calendar", str(proto), "--start", "2026-12-01", "--format", fmt)
+        assert code == 1 and out == ""
+        assert "no lenalidomide capsule makes 3 mg" in err and "first on 2026-12-01" in err

@@ -253,3 +253,10 @@ def test_a_reduction_in_one_phase_does_not_rewrite_the_next_phase() -> None:
     held_over = expand(two_phases, START, events=events({"hold": "2026-02-20"}, {"resume": "2026-03-10"}))
     assert lena(cal, 57) == D(5) and lena(held_over, 57) is None  # a hold running into maintenance holds it
     assert next(d.dose for d in held_over.for_drug("lenalidomide") if d.phase == "maintenance") == D("2.5")
+
+
+def test_resume_dose_must_be_a_dose_level() -> None:
+    with pytest.raises(ScheduleError, match=r"7 is not one of lenalidomide's dose levels \(25, 20, 15, 10, 5, 2.5\)"):
+        expand(
+            make(), START, patient=PATIENT, events=events({"hold": "2026-01-10"}, {"resume": "2026-01-12", "dose": 7})
+        )
