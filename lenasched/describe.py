@@ -45,20 +45,25 @@ def describe_regimen(regimen: DrugRegimen, phase: Phase) -> str:
             dose = f"{firsts} {u} for the first dose(s), then {dose}"
     role = "" if regimen.role == "treatment" else f" [{regimen.role}]"
     text = f"{regimen.drug}{role} ({regimen.route}) {dose}, "
+    cycles = regimen.applies_to
     if regimen.repeat is not None:
         text += regimen.repeat.describe()
     else:
         assert regimen.days is not None
-        text += f"{_days(regimen.days.value)} of each {phase.cycle_length_days.value}-day cycle"
-    cycles = regimen.applies_to
-    if str(cycles) != "all":
-        text += f", cycle {cycles} only" if cycles.last == cycles.first else f", cycles {cycles}"
+        if str(cycles) == "all":
+            text += f"{_days(regimen.days.value)} of each {phase.cycle_length_days.value}-day cycle"
+        elif cycles.last == cycles.first:
+            text += f"{_days(regimen.days.value)} of cycle {cycles} only"
+        else:
+            text += f"{_days(regimen.days.value)} of cycles {cycles}"
     for cycle, days in sorted(regimen.cycle_days.items()):
         text += f"; cycle {cycle}: {_days(days.value)}"
     if regimen.first_cycle_start_day is not None:
         text += f"; starts on day {regimen.first_cycle_start_day.value} of cycle {regimen.applies_to.first}"
     if regimen.dose_levels is not None:
         text += "; dose levels " + ", ".join(format_dose(x) for x in regimen.dose_levels.value) + f" {u}"
+    if regimen.addon is not None:
+        text += f" (from add-on {regimen.addon})"
     return text
 
 
