@@ -82,9 +82,7 @@ def describe_protocol(protocol: Protocol) -> str:
         lines.append(f"Reference [{key}]: {ref.short()} — {ref.title}")
     lines.append("")
     for phase in protocol.phases:
-        count = (
-            "until progression" if phase.until_progression else f"{phase.cycles.value} cycle(s)" if phase.cycles else ""
-        )
+        count = "until progression" if phase.open_ended else f"{phase.cycles.value} cycle(s)" if phase.cycles else ""
         lines.append(f"Phase {phase.name}: {phase.cycle_length_days.value}-day cycles, {count}")
         for cycle, length in sorted(phase.cycle_lengths.items()):
             lines.append(f"  cycle {cycle} is {length.value} days long")

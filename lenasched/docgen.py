@@ -151,7 +151,10 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             'cycle_length_days: {value: 28, source: primary, detail: "Methods: 28-day cycles"}',
         ),
         "cycles": (None, 'cycles: {value: 6, source: primary, detail: "up to 6 cycles"}'),
-        "until_progression": (None, "until_progression: true"),
+        "until_progression": (
+            None,
+            'until_progression: {value: true, source: primary, detail: "until disease progression"}',
+        ),
         "cycle_lengths": (None, 'cycle_lengths:\n  1: {value: 35, source: primary, detail: "cycle 1 is 35 days"}'),
         "drugs": (
             "The drug regimens of the phase (at least one); a drug may appear twice on days that do not overlap.",
@@ -790,7 +793,7 @@ def _protocol_section(protocol: Protocol) -> list[str]:
         lines.append(f"- **Reference `{key}`:** {_citation(ref)}")
     lines += ["", "**Schedule**", ""]
     for phase in protocol.phases:
-        if phase.until_progression:
+        if phase.open_ended:
             count = "until progression"
         else:
             assert phase.cycles is not None

@@ -380,12 +380,21 @@ class Phase(_Frozen):
     cycles: Sourced[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
         default=None, description="Number of cycles; omit and set `until_progression: true` for open-ended."
     )
-    until_progression: bool = Field(default=False, description="Open-ended: expanded up to the caller's horizon.")
+    until_progression: Sourced[bool] | None = Field(
+        default=None,
+        description="`true` = open-ended (until progression or unacceptable toxicity), expanded up to the "
+        "caller's horizon; like any value it can say where it comes from.",
+    )
     cycle_lengths: dict[int, Sourced[Annotated[int, Field(ge=1, le=366)]]] = Field(
         default_factory=dict, description="Per-cycle exceptions to the cycle length, e.g. {1: 35}."
     )
     drugs: list[DrugRegimen] = Field(min_length=1)
     notes: str | None = None
+
+    @property
+    def open_ended(self) -> bool:
+        """True when the phase runs until progression rather than for a number of cycles."""
+        return self.until_progression is not None and self.until_progression.value
 
     def length_of(self, cycle: int) -> int:
         if cycle in self.cycle_lengths:
@@ -394,7 +403,7 @@ class Phase(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> Phase:
-        if (self.cycles is not None) == self.until_progression:
+        if (self.cycles is not None) == self.open_ended:
             raise FieldProblem(
                 "say how long the phase lasts: either `cycles: N` or `until_progression: true`",
                 ("cycles",) if self.cycles is not None else (),
@@ -490,7 +499,7 @@ class Protocol(_Frozen):
     @model_validator(mode="after")
     def _check(self) -> Protocol:
         for i, phase in enumerate(self.phases[:-1]):
-            if phase.until_progression:
+            if phase.open_ended:
                 raise FieldProblem(
                     f"phase {phase.name!r} runs until progression, so no phase can follow it",
                     ("phases", i, "until_progression"),
@@ -519,7 +528,7 @@ class Protocol(_Frozen):
 
     @property
     def open_ended(self) -> bool:
-        return self.phases[-1].until_progression
+        return self.phases[-1].open_ended
 
     @property
     def total_cycles(self) -> int | None:

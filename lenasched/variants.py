@@ -294,7 +294,7 @@ def _apply_phase(data: dict[str, Any], override: Override) -> list[str]:
     for phase in data["phases"]:
         if override.target not in (ALL_PHASES, phase["name"]):
             continue
-        open_ended = override.field == "cycles" and bool(phase.get("until_progression"))
+        open_ended = override.field == "cycles" and _is_true(phase.get("until_progression"))
         before = "until progression" if open_ended else _describe(phase.get(override.field))
         sourced = _sourced(value, phase.get(override.field), override)
         if open_ended:
@@ -304,6 +304,11 @@ def _apply_phase(data: dict[str, Any], override: Override) -> list[str]:
             phase.pop("until_progression", None)
         changes.append(f"phase {phase['name']} {override.field}: {before} -> {_describe(value)}")
     return changes
+
+
+def _is_true(value: Any) -> bool:
+    """A dumped flag, bare or sourced (``{value: true, ...}``)."""
+    return bool(value["value"] if isinstance(value, dict) else value)
 
 
 def _parse_value(override: Override, *, phase_field: bool = False) -> Any:
