@@ -35,7 +35,8 @@ def test_until_progression_carries_provenance_like_a_number() -> None:
     text = (
         "schema_version: 1\nid: o\ntitle: O\nsetting: s\ncitation: {title: c}\nphases:\n"
         "  - name: p\n    cycle_length_days: {value: 28, source: primary}\n    until_progression: true\n"
-        "    drugs:\n      - {drug: lenalidomide, dose: {value: 10, source: primary}, days: {value: 1-21, source: primary}}\n"
+        "    drugs:\n      - drug: lenalidomide\n        dose: {value: 10, source: primary}\n"
+        "        days: {value: 1-21, source: primary}\n"
     )
     bare = lenasched.parse_protocol(text)
     assert bare.open_ended and bare.unsourced() == ["phases.0.until_progression"]
