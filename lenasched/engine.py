@@ -387,13 +387,23 @@ def _cycle_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | Non
 
 
 def _repeat_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | None) -> list[tuple[_Slot, int, date]]:
-    """Dates of an every-N-days/weeks/months schedule, placed in the cycle windows they fall in."""
+    """Dates of an every-N-days/weeks/months schedule, placed in the cycle windows they fall in.
+
+    The schedule runs on treatment time: it is laid out on the cycles as planned, back to back, and
+    each date then moves with its cycle, so a delayed cycle delays the doses in it and none falls in
+    the gap.
+    """
     rep = regimen.repeat
     assert rep is not None
-    anchor_slot = next((s for s in slots if s.cycle == rep.start.cycle), None)
-    if anchor_slot is None:
+    anchor = next((i for i, s in enumerate(slots) if s.cycle == rep.start.cycle), None)
+    if anchor is None:
         return []
-    first = anchor_slot.start + relativedelta(days=rep.start.day - 1)
+    planned: list[date] = []  # where each cycle would start without delays
+    cursor = slots[0].start
+    for slot in slots:
+        planned.append(cursor)
+        cursor += slot.end - slot.start + timedelta(days=1)
+    first = planned[anchor] + timedelta(days=rep.start.day - 1)
     step: timedelta | relativedelta
     if rep.every_days is not None:
         step = timedelta(days=rep.every_days.value)
@@ -402,21 +412,22 @@ def _repeat_dates(regimen: DrugRegimen, slots: Sequence[_Slot], until: date | No
     else:
         assert rep.every_months is not None
         step = relativedelta(months=rep.every_months.value)
-    last = slots[-1].end
+    last = cursor - timedelta(days=1)
     if rep.for_days is not None:
-        last = min(last, first + relativedelta(days=rep.for_days.value - 1))
-    if until is not None:
-        last = min(last, until)
+        last = min(last, first + timedelta(days=rep.for_days.value - 1))
     out = []
     k = 0
-    index = slots.index(anchor_slot)
+    index = anchor
     while rep.count is None or k < rep.count.value:
-        when = first + step * k  # multiply the step, so month ends do not drift (Jan 31 -> Feb 28 -> Mar 31)
-        if when > last:
+        nominal = first + step * k  # multiply the step, so month ends do not drift (Jan 31 -> Feb 28 -> Mar 31)
+        if nominal > last:
             break
-        while slots[index].end < when:  # dates only move forward: walk the windows once
+        while index + 1 < len(slots) and planned[index + 1] <= nominal:  # forward only: walk the cycles once
             index += 1
         slot = slots[index]
+        when = slot.start + (nominal - planned[index])
+        if until is not None and when > until:
+            break
         out.append((slot, (when - slot.start).days + 1, when))
         k += 1
     return out

@@ -260,3 +260,35 @@ def test_resume_dose_must_be_a_dose_level() -> None:
         expand(
             make(), START, patient=PATIENT, events=events({"hold": "2026-01-10"}, {"resume": "2026-01-12", "dose": 7})
         )
+
+
+WEEKLY = protocol_from_dict(
+    {
+        "schema_version": 1, "id": "w", "title": "W", "setting": "s", "citation": {"title": "c"},
+        "phases": [{
+            "name": "treatment", "cycle_length_days": 28, "cycles": 6,
+            "drugs": [
+                {"drug": "lenalidomide", "dose": 10, "days": "1-21"},
+                {"drug": "x", "dose": 100, "repeat": {"every_weeks": 1, "start": {"cycle": 1, "day": 3}}},
+                {"drug": "y", "dose": 100, "repeat": {"every_months": 1, "start": {"cycle": 2, "day": 1}}},
+            ],
+        }],
+    }
+)  # fmt: skip
+
+
+@settings(max_examples=80)
+@given(st.dictionaries(st.integers(2, 6), st.integers(1, 20), max_size=3))
+def test_every_dose_day_lies_inside_its_cycle_window_after_delays(delays: dict[int, int]) -> None:
+    evs = events(*({"delay": {"cycle": c, "days": d}} for c, d in delays.items()))
+    cal = expand(WEEKLY, START, events=evs)
+    windows = {(w.phase, w.cycle): w for w in cal.windows}
+    for day in cal:
+        window = windows[(day.phase, day.cycle)]
+        assert window.start <= day.date <= window.end
+        assert 1 <= day.cycle_day <= window.length_days
+        assert day.date == window.start + timedelta(days=day.cycle_day - 1)
+    # a weekly schedule keeps its rhythm on treatment time: 7 days apart unless a delay lies between
+    weekly = [d.date for d in cal.for_drug("x")]
+    gaps = {(b - a).days for a, b in zip(weekly, weekly[1:])}
+    assert gaps <= {7, *(7 + d for d in delays.values())} | {7 + sum(delays.values())}

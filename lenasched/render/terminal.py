@@ -46,6 +46,8 @@ def _cell(cal: Calendar, day: date, labels: dict[str, str], window: CycleWindow 
         text.append(f" C{window.index}", style="cyan")
     given = cal.on(day)
     if window is None:
+        if cal.start <= day <= cal.end:  # a gap left by a delayed cycle
+            text.append("\ndelayed", style="dim italic")
         return text
     if not given:
         text.append("\nrest", style="dim italic")
