@@ -326,10 +326,10 @@ def _to_protocol_error(
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    """Drop pydantic's internal steps (union branches, 'value' of a bare Sourced...) from a location."""
+    """Drop pydantic's internal steps (union branches such as 'Sourced[int]', 'function-after[...]')."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(part, str) and (part.startswith("function-") or "[" in part or part in ("Sourced", "dict")):
+        if isinstance(part, str) and (part.startswith("function-") or "[" in part):
             continue
         out.append(part)
     return tuple(out)
