@@ -54,14 +54,20 @@ def _clock(text: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be " + ("0 or more" if minimum == 0 else f"at least {minimum}")
+        )
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -112,6 +112,4 @@ def _short(value: object) -> str:
         return format_dose(value)
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value) + "]"
-    if hasattr(value, "model_fields"):
-        return str(value)
     return str(value)

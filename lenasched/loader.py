@@ -233,7 +233,6 @@ def _resolve_includes(data: dict[str, Any], source: str, marks: Marks, base_dir:
         for regimen in addon.drugs:
             raw = regimen.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
             raw["addon"] = addon.addon
-            raw["days"] = regimen.model_dump(mode="json")["days"]
             raw = _rekey_sources(raw, key_map)
             marks.setdefault(("phases", index, "drugs", len(drugs)), (line or 0, column or 0))
             drugs.append(raw)

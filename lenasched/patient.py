@@ -63,8 +63,6 @@ class Patient(BaseModel):
             bits.append(
                 f"BSA {self.bsa} m² ({self.bsa_formula.capitalize()}, {self.height_cm} cm, {self.weight_kg} kg)"
             )
-        if (self.weight_kg is not None and self.bsa_m2 is not None) or (
-            self.weight_kg is not None and self.height_cm is None
-        ):
+        if self.weight_kg is not None and self.height_cm is None:  # with a height, the BSA line names it
             bits.append(f"weight {self.weight_kg} kg")
         return ", ".join(bits)

@@ -53,13 +53,9 @@ def _levels(text: str) -> tuple[Decimal, ...]:
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+    from ..cli import _whole_number
+
+    return _whole_number(text, 0)
 
 
 def register(sub: Any) -> None:
