@@ -9,21 +9,32 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
+from .drugs import normalise_drug
 from .patient import Patient
 from .protocol import Protocol
+from .safety import Permission, check_rows
 
-__all__ = ["Calendar", "CycleWindow", "DoseDay", "Modification"]
+if TYPE_CHECKING:
+    from .events import PatientEvents
+    from .renal import RenalAdjustment
+
+__all__ = ["Calendar", "CycleWindow", "DoseDay", "LeadInWindow", "Modification"]
 
 
 @dataclass(frozen=True, slots=True)
 class DoseDay:
-    """One drug given on one date. ``dose``/``unit`` are as prescribed; ``dose_mg`` is what is given."""
+    """One drug given on one date. ``dose``/``unit`` are as prescribed; ``dose_mg`` is what is given.
+
+    ``study_day`` counts from the start date (cycle 1 day 1 = day 1); lead-in days are -N..-1 (there
+    is no day 0), with ``cycle`` None and ``cycle_day`` the same negative number.
+    """
 
     date: date
     study_day: int
     phase: str
-    cycle: int
+    cycle: int | None
     cycle_day: int
     drug: str
     dose: Decimal
@@ -62,9 +73,26 @@ class CycleWindow:
         return isinstance(day, date) and self.start <= day <= self.end
 
 
+@dataclass(frozen=True, slots=True)
+class LeadInWindow:
+    """The days before cycle 1 day 1 (days -N..-1): not a cycle, so ``--cycles`` does not count it."""
+
+    start: date
+    end: date
+    on_days: tuple[date, ...]
+    rest_days: tuple[date, ...]
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """A protocol expanded from a start date: iterate it for its dose days."""
+    """A protocol expanded from a start date (cycle 1 day 1): iterate it for its dose days.
+
+    Built by ``expand``; building one directly runs the same safety check (no dose above the cap,
+    no lenalidomide dose that capsules cannot make, unless ``allow`` names the permission).
+    """
 
     protocol: Protocol
     start: date
@@ -72,9 +100,16 @@ class Calendar:
     windows: tuple[CycleWindow, ...]
     patient: Patient | None = None
     modifications: tuple[Modification, ...] = ()
+    lead_in: LeadInWindow | None = None
+    renal: RenalAdjustment | None = None
+    events: PatientEvents | None = field(default=None, repr=False)
+    cycles: int | None = None
+    until: date | None = None
+    allow: frozenset[Permission] = frozenset()
     _by_date: dict[date, tuple[DoseDay, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        check_rows(self.protocol, self.days, frozenset(self.allow))
         index: dict[date, list[DoseDay]] = {}
         for day in self.days:
             index.setdefault(day.date, []).append(day)
@@ -96,6 +131,11 @@ class Calendar:
         return self.windows[-1].end if self.windows else self.start
 
     @property
+    def first_date(self) -> date:
+        """The first date of the calendar: the first lead-in day, else the start."""
+        return self.lead_in.start if self.lead_in is not None else self.start
+
+    @property
     def drugs(self) -> tuple[str, ...]:
         """Drugs that occur in this calendar, in protocol order."""
         present = {d.drug for d in self.days}
@@ -106,7 +146,8 @@ class Calendar:
         return self._by_date.get(day, ())
 
     def for_drug(self, drug: str) -> tuple[DoseDay, ...]:
-        return tuple(d for d in self.days if d.drug == drug)
+        name = normalise_drug(drug)
+        return tuple(d for d in self.days if d.drug == name)
 
     def between(self, first: date, last: date) -> tuple[DoseDay, ...]:
         """Dose days with ``first <= date <= last``."""
@@ -120,4 +161,11 @@ class Calendar:
 
     def total_mg(self, drug: str) -> Decimal:
         """Total mg of ``drug`` over the calendar."""
-        return sum((d.dose_mg for d in self.days if d.drug == drug), Decimal(0))
+        name = normalise_drug(drug)
+        return sum((d.dose_mg for d in self.days if d.drug == name), Decimal(0))
+
+    def replace(self, **changes: Any) -> Calendar:
+        """A copy with ``changes`` (checked again like any new calendar)."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CycleSet", "format_days", "parse_cycles", "parse_days"]
+__all__ = ["CycleSet", "format_days", "format_lead_in_days", "parse_cycles", "parse_days", "parse_lead_in_days"]
 
 
 def _parts(value: Any, what: str) -> list[str]:
@@ -75,6 +75,66 @@ def format_days(days: tuple[int, ...]) -> str:
     if run_start is not None:
         out.append(str(run_start) if run_start == prev else f"{run_start}-{prev}")
     return ", ".join(out)
+
+
+MAX_LEAD_IN_DAYS = 366
+"""A lead-in longer than a year is not a lead-in; refusing it also bounds the work."""
+
+
+def parse_lead_in_days(value: Any) -> tuple[int, ...]:
+    """Lead-in days before cycle 1 day 1: ``-1``, ``"-7..-1"`` or ``[-3, -2, -1]`` (no day 0).
+
+    >>> parse_lead_in_days("-3..-1")
+    (-3, -2, -1)
+    """
+    if isinstance(value, bool):
+        raise ValueError("lead-in days must be negative numbers like -1 or a range like '-7..-1', not a boolean")
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise ValueError("lead-in days are empty")
+    days: set[int] = set()
+    for item in items:
+        if isinstance(item, bool):
+            raise ValueError("lead-in days must be negative numbers, not booleans")
+        if isinstance(item, int):
+            lo = hi = item
+        elif isinstance(item, str):
+            lo_text, sep, hi_text = item.replace("–", "-").replace("−", "-").partition("..")
+            try:
+                lo = int(lo_text.strip())
+                hi = int(hi_text.strip()) if sep else lo
+            except ValueError:
+                raise ValueError(f"lead-in day {item!r} is not a negative number or a range like '-7..-1'") from None
+        else:
+            raise ValueError("lead-in days must be a negative number, a range like '-7..-1' or a list of them")
+        if lo >= 0 or hi >= 0:
+            raise ValueError(
+                f"lead-in days are before cycle 1 day 1, so they are negative (-1 is the day before); got {item!r}"
+            )
+        if hi < lo:
+            raise ValueError(f"lead-in range {item!r} runs backwards; write the earliest day first, e.g. '-7..-1'")
+        if lo < -MAX_LEAD_IN_DAYS:
+            raise ValueError(f"a lead-in of more than {MAX_LEAD_IN_DAYS} days is refused; got {lo}")
+        days.update(range(lo, hi + 1))
+    return tuple(sorted(days))
+
+
+def format_lead_in_days(days: tuple[int, ...]) -> str:
+    """``(-7, ..., -1)`` -> ``"-7..-1"``; gaps give a comma list of ranges."""
+    out: list[str] = []
+    for lo, hi in _runs(days):
+        out.append(str(lo) if lo == hi else f"{lo}..{hi}")
+    return ", ".join(out)
+
+
+def _runs(days: tuple[int, ...]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,7 @@ class Fill:
     number: int
     drug: str
     phase: str
-    cycle: int
+    cycle: int | None  # None: the lead-in
     cycle_index: int
     first: date
     last: date
@@ -261,7 +261,7 @@ def _fill(
         drug=first.drug,
         phase=first.phase,
         cycle=first.cycle,
-        cycle_index=window.index if window is not None else first.cycle,
+        cycle_index=window.index if window is not None else (first.cycle or 0),  # 0: the lead-in
         first=first.date,
         last=group[-1].date,
         dose_dates=tuple(d.date for d in group),

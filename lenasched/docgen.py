@@ -36,6 +36,8 @@ from .protocol import (
     DrugRegimen,
     Escalation,
     Include,
+    LeadIn,
+    LeadInRegimen,
     Phase,
     PositiveDose,
     Protocol,
@@ -100,6 +102,12 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             "notes: >-\n"
             "  The review gives no lead-in; the primary abstract adds 56 days at 5 mg,\n"
             "  so the first increase is on day 57.",
+        ),
+        "lead_in": (
+            None,
+            "lead_in:\n"
+            "  drugs:\n"
+            "    - {drug: allopurinol, role: prophylaxis, dose: 300, days: -3..-1}",
         ),
         "phases": (
             "The phases, in the order they are given. Only the last may run until progression.",
@@ -225,6 +233,22 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "cycle": ("Cycle number within the phase, from 1.", "cycle: 1"),
         "day": ("Day of that cycle, from 1.", "day: 8"),
     },
+    "LeadIn": {
+        "drugs": (
+            "The drugs given before cycle 1 day 1, each with a fixed dose and negative days.",
+            "drugs:\n  - {drug: lenalidomide, dose: 5, days: -7..-1}",
+        ),
+        "notes": ("Free text about the lead-in; `lenasched show` prints it.", "notes: Tumour-lysis prophylaxis."),
+    },
+    "LeadInRegimen": {
+        "drug": (None, "drug: allopurinol"),
+        "route": ("How it is given: `oral`, `iv` or `sc`. Lenalidomide is always `oral`.", "route: oral"),
+        "role": ("`treatment`, `prophylaxis` or `supportive`.", "role: prophylaxis"),
+        "unit": ("Unit of the dose: `mg`, `mg/m2` or `mg/kg`.", "unit: mg"),
+        "dose": (None, 'dose: {value: 300, source: primary, detail: "allopurinol 300 mg/day"}'),
+        "days": (None, 'days: {value: "-3..-1", source: primary, detail: "days -3 - 90"}'),
+        "notes": ("Free text about the drug; `lenasched show` prints it.", "notes: With oral hydration."),
+    },
     "Include": {
         "addon": ("Id of the add-on: the file `protocols/addons/<id>.yaml`.", "addon: tfr-prednisone-prophylaxis"),
         "phase": (None, "phase: treatment"),
@@ -344,6 +368,8 @@ _MODEL_SECTIONS: tuple[tuple[type[BaseModel], str], ...] = (
     (Escalation, "The `escalation` of a drug regimen."),
     (Repeat, "The `repeat` of a drug regimen, instead of `days`."),
     (CycleDay, "A named day of a phase, as in `repeat.start` and `escalation.at`."),
+    (LeadIn, "The `lead_in`: days before cycle 1 day 1 (-N..-1; there is no day 0). `--start` is cycle 1 day 1."),
+    (LeadInRegimen, "An entry of the lead-in's `drugs`: a fixed dose on negative days."),
     (Include, "An entry of `includes`."),
     (Outcomes, "The `outcomes`: what the trial reported. A field left out is *not reported*, never 0."),
 )

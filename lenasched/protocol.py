@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -23,22 +24,29 @@ from pydantic import (
     model_validator,
 )
 
-from .dayspec import CycleSet, format_days, parse_cycles, parse_days
+from .dayspec import CycleSet, format_days, format_lead_in_days, parse_cycles, parse_days, parse_lead_in_days
 from .doses import format_dose
+from .drugs import LENALIDOMIDE, normalise_drug
 from .outcomes import Outcomes
 from .sourced import Sourced, iter_sourced
 
 __all__ = [
     "AddOn",
+    "AtCycleDays",
     "CycleDay",
     "DoseUnit",
     "DrugRegimen",
     "Escalation",
+    "EveryCycles",
+    "EveryDays",
     "FieldProblem",
+    "LeadIn",
+    "LeadInRegimen",
     "Phase",
     "Protocol",
     "Reference",
     "Repeat",
+    "Timing",
 ]
 
 SCHEMA_VERSION = 1
@@ -63,12 +71,36 @@ Cycles = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"anyOf": [{"const": "all"}, *_SELECTOR_SCHEMA["anyOf"]]}),
 ]
+LeadInDays = Annotated[
+    tuple[int, ...],
+    BeforeValidator(parse_lead_in_days),
+    PlainSerializer(format_lead_in_days, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "maximum": -1},
+                {"type": "string", "pattern": r"^\s*-\d+\s*(\.\.\s*-\d+\s*)?$"},
+                {"type": "array", "items": {"type": "integer", "maximum": -1}},
+            ]
+        }
+    ),
+]
 PositiveDose = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=4)]
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]
 Route = Literal["oral", "iv", "sc"]
 Role = Literal["treatment", "prophylaxis", "supportive"]
 
 _UNIT_ALIASES = {"mg/m²": "mg/m2", "mg/m^2": "mg/m2", "mg/sqm": "mg/m2", "mg / m2": "mg/m2"}
+
+
+def _oral_lenalidomide(drug: str, route: str) -> None:
+    """Lenalidomide exists only as oral capsules: any other route is a typo, never a plan."""
+    if drug == LENALIDOMIDE and route != "oral":
+        raise FieldProblem(
+            f"lenalidomide is given by mouth (capsules); route {route!r} does not exist for it",
+            ("route",),
+            "use `route: oral`",
+        )
 
 
 class FieldProblem(ValueError):
@@ -156,6 +188,33 @@ class Repeat(_Frozen):
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class EveryDays:
+    """Escalate every ``every`` days of the drug's own course; the first increase on course day ``first_step_day``."""
+
+    every: int
+    first_step_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class EveryCycles:
+    """Escalate every ``every`` of the drug's own cycles; the first increase in its own cycle ``first_step_cycle``."""
+
+    every: int
+    first_step_cycle: int
+
+
+@dataclass(frozen=True, slots=True)
+class AtCycleDays:
+    """One named day of the drug's own cycles per increase, in order."""
+
+    points: tuple[CycleDay, ...]
+
+
+Timing = EveryDays | EveryCycles | AtCycleDays
+"""When an escalation steps up: the typed form of the YAML's ``every_days`` / ``every_cycles`` / ``at``."""
+
+
 class Escalation(_Frozen):
     """Intra-patient dose escalation: where it starts, how it steps, when, and where it stops.
 
@@ -178,9 +237,13 @@ class Escalation(_Frozen):
     )
     every_cycles: Sourced[Annotated[int, Field(ge=1)]] | None = None
     first_step_cycle: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
-        default=None, description="Cycle of the first increase; default 1 + every_cycles."
+        default=None,
+        description="The drug's own cycle of the first increase (1 = its first cycle); default 1 + every_cycles.",
     )
-    at: Sourced[list[CycleDay]] | None = Field(default=None, description="One cycle day per increase, in order.")
+    at: Sourced[list[CycleDay]] | None = Field(
+        default=None,
+        description="One cycle day per increase, in order; cycles count the drug's own cycles (1 = its first).",
+    )
     conditional_on_tolerance: bool = Field(
         default=True, description="Increase only if the previous dose was tolerated (the calendar plans the increase)."
     )
@@ -252,6 +315,20 @@ class Escalation(_Frozen):
         return tuple(out)
 
     @property
+    def timing(self) -> Timing:
+        """Which timing rule this is, decided once (the validator guarantees exactly one)."""
+        if self.every_days is not None:
+            every = self.every_days.value
+            first = self.first_step_day.value if self.first_step_day is not None else 1 + every
+            return EveryDays(every, first)
+        if self.every_cycles is not None:
+            every = self.every_cycles.value
+            first = self.first_step_cycle.value if self.first_step_cycle is not None else 1 + every
+            return EveryCycles(every, first)
+        assert self.at is not None
+        return AtCycleDays(tuple(self.at.value))
+
+    @property
     def start_dose(self) -> Decimal:
         return self.levels[0]
 
@@ -297,8 +374,14 @@ class DrugRegimen(_Frozen):
     def _unit_alias(cls, value: Any) -> Any:
         return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
 
+    @field_validator("drug", mode="before")
+    @classmethod
+    def _drug_name(cls, value: Any) -> Any:
+        return normalise_drug(value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _check(self) -> DrugRegimen:
+        _oral_lenalidomide(self.drug, self.route)
         if (self.dose is None) == (self.escalation is None):
             raise FieldProblem(
                 "give exactly one of `dose` (fixed) or `escalation`",
@@ -461,6 +544,64 @@ class Phase(_Frozen):
         return self
 
 
+class LeadInRegimen(_Frozen):
+    """A drug given on the days before cycle 1 day 1 (a lead-in or pre-medication): fixed dose, negative days."""
+
+    drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
+    route: Route = "oral"
+    role: Role = "treatment"
+    unit: DoseUnit = "mg"
+    dose: Sourced[PositiveDose] = Field(description="Fixed dose per lead-in day.")
+    days: Sourced[LeadInDays] = Field(
+        description="Days before cycle 1 day 1, counted -1 (the day before), -2, ...; there is no day 0. "
+        "E.g. '-7..-1' or [-3, -2, -1]."
+    )
+    notes: str | None = None
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit_alias(cls, value: Any) -> Any:
+        return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("drug", mode="before")
+    @classmethod
+    def _drug_name(cls, value: Any) -> Any:
+        return normalise_drug(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> LeadInRegimen:
+        _oral_lenalidomide(self.drug, self.route)
+        return self
+
+    @property
+    def max_dose(self) -> Decimal:
+        return self.dose.value
+
+
+class LeadIn(_Frozen):
+    """What is given before the first treatment cycle, on days -N..-1 (``--start`` is cycle 1 day 1)."""
+
+    drugs: list[LeadInRegimen] = Field(min_length=1)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LeadIn:
+        for i, regimen in enumerate(self.drugs):
+            for j, other in enumerate(self.drugs[:i]):
+                both = set(regimen.days.value) & set(other.days.value) if other.drug == regimen.drug else set()
+                if both:
+                    raise FieldProblem(
+                        f"{regimen.drug} is given twice on day {max(both)} of the lead-in (also by drugs.{j})",
+                        ("drugs", i, "days"),
+                    )
+        return self
+
+    @property
+    def length_days(self) -> int:
+        """Days from the earliest lead-in day to day -1."""
+        return -min(d for r in self.drugs for d in r.days.value)
+
+
 class Include(_Frozen):
     """A reference to an add-on module and the phase it joins."""
 
@@ -490,6 +631,9 @@ class Protocol(_Frozen):
     citation: Reference = Field(description="The primary publication; cite it in values as `source: primary`.")
     references: dict[str, Reference] = Field(default_factory=dict, description="Further sources, by key.")
     notes: str | None = None
+    lead_in: LeadIn | None = Field(
+        default=None, description="Drugs given on the days before cycle 1 day 1 (days -N..-1; there is no day 0)."
+    )
     phases: list[Phase] = Field(min_length=1)
     outcomes: Outcomes = Field(default_factory=Outcomes, description="Reported outcomes; omitted = not reported.")
     includes: list[Include] = Field(
@@ -538,9 +682,18 @@ class Protocol(_Frozen):
         return sum(p.cycles.value for p in self.phases if p.cycles is not None)
 
     @property
+    def regimens(self) -> tuple[DrugRegimen | LeadInRegimen, ...]:
+        """Every regimen, lead-in first, then the phases' in file order."""
+        leads: tuple[LeadInRegimen, ...] = tuple(self.lead_in.drugs) if self.lead_in is not None else ()
+        return (*leads, *(r for phase in self.phases for r in phase.drugs))
+
+    @property
     def drugs(self) -> tuple[str, ...]:
         """Every drug name, in order of first appearance."""
         seen: dict[str, None] = {}
+        if self.lead_in is not None:
+            for lead in self.lead_in.drugs:
+                seen.setdefault(lead.drug, None)
         for phase in self.phases:
             for regimen in phase.drugs:
                 seen.setdefault(regimen.drug, None)

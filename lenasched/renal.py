@@ -1,8 +1,8 @@
 """Renal dose adjustment: creatinine clearance, the label's renal table, and an adjusted calendar.
 
 The label gives, per CrCl band, the lenalidomide dose to use in patients with reduced kidney
-function (``dose_mg`` every 24 or 48 hours). lenasched applies a band as a **ceiling and a
-minimum interval**: a day above the band's dose is lowered to it, and with a 48-hour interval a
+function (``dose_mg`` every 24 or 48 hours). The engine applies a band as a modifier (a **ceiling
+and a minimum interval**): a day above the band's dose is lowered to it, and with a 48-hour interval a
 dose day closer than 48 hours to the previous kept dose is dropped. Doses are never raised and
 rest days stay rest days. Every change is recorded with its reason and the label citation, so
 calendar and dispensing output can say that an adjustment was applied and why.
@@ -12,16 +12,20 @@ Bands the label says were not studied (CrCl < 11 mL/min without dialysis) are re
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .calendar import Calendar, CycleWindow, DoseDay
+from .calendar import Calendar, DoseDay
 from .doses import format_dose
 from .errors import ScheduleError
 from .label import Label, RenalBand, RenalDose, load_label
+
+if TYPE_CHECKING:
+    from .engine.apply import RenalCeiling, RenalChangeRecord
+    from .protocol import Protocol
 
 __all__ = [
     "COLUMN_NAMES",
@@ -31,6 +35,7 @@ __all__ = [
     "adjust_for_renal",
     "cockcroft_gault",
     "renal_band",
+    "renal_modifier",
     "scr_umol_to_mg_dl",
 ]
 
@@ -150,7 +155,7 @@ class RenalChange:
 
     date: date
     phase: str
-    cycle: int
+    cycle: int | None
     cycle_day: int
     drug: str
     before_mg: Decimal
@@ -208,66 +213,58 @@ class RenalAdjustment:
 def adjust_for_renal(
     calendar: Calendar, renal: RenalFunction, *, column: str = "mm_mcl", label: Label | None = None
 ) -> tuple[Calendar, RenalAdjustment]:
-    """A new calendar with the label's renal rule applied to the label drug, and the record of changes.
+    """The calendar expanded again with the label's renal rule as a modifier, and the record of changes.
 
-    Pure: the input calendar is not modified; other drugs are untouched.
+    Pure: the input calendar is not modified. Same as ``expand(..., renal=renal)`` with the
+    calendar's own inputs; the renal changes share the one audit trail with every other event.
     """
+    from .engine import expand
+
+    adjusted = expand(
+        calendar.protocol,
+        calendar.start,
+        cycles=calendar.cycles,
+        until=calendar.until,
+        patient=calendar.patient,
+        events=calendar.events,
+        renal=renal,
+        renal_column=column,
+        allow=calendar.allow,
+        label=label,
+    )
+    assert adjusted.renal is not None
+    return adjusted, adjusted.renal
+
+
+def renal_modifier(
+    protocol: Protocol, renal: RenalFunction, column: str = "mm_mcl", label: Label | None = None
+) -> tuple[RenalCeiling | None, Callable[[Sequence[RenalChangeRecord]], RenalAdjustment]]:
+    """The label's renal band for this patient as an engine modifier, and how to report what it did."""
+    from .engine.apply import RenalCeiling
+
     label = label or load_label()
     if column not in label.renal.columns:
         raise ScheduleError(f"unknown renal table column {column!r}; known: {', '.join(label.renal.columns)}")
     band = renal_band(renal, label)
     drug = label.drug
     if band is None:
-        return calendar, RenalAdjustment(renal, drug, column, None, None, (), label.cite(None))
+        nothing = RenalAdjustment(renal, drug, column, None, None, (), label.cite(None))
+        return None, lambda changes: nothing
     rule = band.doses.get(column)
     if rule is None:
         raise ScheduleError(
             f"{renal.describe()}: the label's {band.name} band has no verified {COLUMN_NAMES.get(column, column)} "
             f"dose in lenasched's label data; choose another column only if it applies to this patient"
         )
-    ceiling = rule.dose_mg.value
-    interval = rule.interval_days
-    why_cap = f"renal: {band.name} band, at most {format_dose(ceiling)} mg"
-    why_gap = f"renal: {band.name} band, one dose every {rule.interval_hours.value} hours"
-    days: list[DoseDay] = []
-    changes: list[RenalChange] = []
-    last_kept: date | None = None
-    for day in calendar.days:
-        if day.drug != drug:
-            days.append(day)
-            continue
-        if day.unit != "mg":
-            raise ScheduleError(f"{drug} on {day.date} is dosed in {day.unit}; the renal table is in mg")
-        if last_kept is not None and (day.date - last_kept).days < interval:
-            changes.append(_change(day, None, why_gap))
-            continue
-        last_kept = day.date
-        if day.dose_mg > ceiling:
-            changes.append(_change(day, ceiling, why_cap))
-            days.append(dataclasses.replace(day, dose=ceiling, dose_mg=ceiling))
-        else:
-            days.append(day)
-    adjusted = dataclasses.replace(
-        calendar, days=tuple(days), windows=_rewindow(calendar.windows, {d.date for d in days})
-    )
+    ceiling = RenalCeiling(drug, rule.dose_mg.value, rule.interval_days, band.name, rule.interval_hours.value)
     cite = label.cite(rule.dose_mg.source)
-    return adjusted, RenalAdjustment(renal, drug, column, band, rule, tuple(changes), cite)
+
+    def report(changes: Sequence[RenalChangeRecord]) -> RenalAdjustment:
+        records = tuple(_change(c.row, c.after_mg, c.reason) for c in changes)
+        return RenalAdjustment(renal, drug, column, band, rule, records, cite)
+
+    return ceiling, report
 
 
 def _change(day: DoseDay, after: Decimal | None, reason: str) -> RenalChange:
     return RenalChange(day.date, day.phase, day.cycle, day.cycle_day, day.drug, day.dose_mg, after, reason)
-
-
-def _rewindow(windows: tuple[CycleWindow, ...], given: set[date]) -> tuple[CycleWindow, ...]:
-    """Windows whose on/rest days match the remaining dose days (a dropped day becomes a rest day)."""
-    out = []
-    for w in windows:
-        span = sorted({*w.on_days, *w.rest_days})
-        out.append(
-            dataclasses.replace(
-                w,
-                on_days=tuple(d for d in span if d in given),
-                rest_days=tuple(d for d in span if d not in given),
-            )
-        )
-    return tuple(out)

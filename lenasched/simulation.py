@@ -295,48 +295,127 @@ def simulate(
         raise SimulationError(str(exc)) from None
     rate = _rate(protocol, event_prob)
     plan = _plan(protocol, start or DEFAULT_START, days, patient, drug, dose_levels)
+    path = _run(plan, patients, np.random.default_rng(seed), rate, recovery_days, keep_daily)
+    cumulative_mg = path.cumulative / UNITS_PER_MG
+    weeks = plan.span_days / 7
+    intensity = cumulative_mg / weeks if weeks else np.zeros(patients)
+    return SimulationResult(
+        protocol_id=protocol.id,
+        drug=drug,
+        patients=patients,
+        seed=seed,
+        horizon_days=days,
+        span_days=plan.span_days,
+        recovery_days=recovery_days,
+        rate=rate,
+        ladder=plan.ladder,
+        cap=plan.cap,
+        planned_total_mg=plan.total_mg,
+        cumulative_mg=cumulative_mg,
+        dose_intensity=intensity,
+        events=path.events,
+        stopped=~path.on,
+        cycles=path.stats,
+        daily_units=path.daily,
+    )
 
-    rng = np.random.default_rng(seed)
-    n = patients
-    ladder_units = np.array([_units(x) for x in plan.ladder], dtype=np.int64)
-    top = len(plan.ladder) - 1
-    cap_index = plan.ladder.index(plan.cap) if plan.cap in plan.ladder else -1
-    ceiling = np.full(n, top, dtype=np.int64)
-    hold_until = np.zeros(n, dtype=np.int64)
-    on = np.ones(n, dtype=bool)  # not stopped
+
+# --- the path: the engine's transitions, vectorised over patients ---------------------------------
+
+
+@dataclass
+class _Path:
+    cumulative: NDArray[np.int64]
+    events: NDArray[np.int64]
+    on: NDArray[np.bool_]
+    stats: tuple[CycleStats, ...]
+    daily: NDArray[np.int64] | None
+
+
+_NO_CEILING = 2**62  # no reduction yet: above every dose, in dose units
+
+
+def _run(
+    plan: _Plan,
+    n: int,
+    rng: np.random.Generator,
+    rate: EventRate,
+    recovery_days: int,
+    keep_daily: bool,
+    forced: Sequence[int] = (),
+) -> _Path:
+    """Step through the drug's planned administrations once, every patient at the same time.
+
+    The dose rules are the engine's own (``engine.transitions``): the planned level capped by the
+    ceiling a reduction set; a reduction goes one level below the last dose of the phase (or below the
+    planned dose when the drug resumes in a new phase, whose plan a reduction does not reach); no
+    level below means the drug stops, for good. An event is a hold from the next day and a resume
+    one level lower ``recovery_days`` later, exactly ``Hold`` + ``Resume(level="lower")`` in ``expand``.
+    ``forced`` (study-day indexes) replaces the random draws with events on those days (tests).
+    """
+    import numpy as np
+
+    from .engine.transitions import NO_LEVEL, capped, lowered
+
+    ceiling = np.full(n, _NO_CEILING, dtype=np.int64)  # in dose units, like the engine's Decimal ceiling
+    last_given = np.full(n, -1, dtype=np.int64)  # units of the last dose of the current phase (-1: none)
+    phase_of = np.full(n, -1, dtype=np.int64)  # phase of the last dose given
+    hold_until = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    pending = np.zeros(n, dtype=bool)  # a reduction waits for the next dose on or after hold_until
+    on = np.ones(n, dtype=bool)
     cumulative = np.zeros(n, dtype=np.int64)
     events = np.zeros(n, dtype=np.int64)
     reached = np.zeros(n, dtype=bool)
-    daily = np.zeros((n, days), dtype=np.int64) if keep_daily else None
+    width = plan.lead_days + plan.horizon_days
+    daily = np.zeros((n, width), dtype=np.int64) if keep_daily else None
+    forced_days = set(forced)
     stats: list[CycleStats] = []
     for window in plan.windows:
-        p = rate.at(window.index)
+        p = rate.at(max(window.index, 0))
         hazard = 1.0 if p >= 1 else (1 - (1 - p) ** (1 / window.full_dosing_days) if window.full_dosing_days else 0.0)
         in_cycle = np.zeros(n, dtype=np.int64)
         had_event = np.zeros(n, dtype=bool)
         held = np.zeros(n, dtype=bool)
         at_cap = np.zeros(n, dtype=bool)
-        for day, planned_level in window.dosing:
-            active = hold_until <= day
-            active &= on
-            held |= on & ~active
-            level = np.minimum(ceiling, planned_level)
-            dose = np.where(active, ladder_units[level], 0)
-            in_cycle += dose
+        for dose in window.doses:
+            ladder = dose.ladder_units
+            held |= on & (hold_until > dose.day)
+            active = on & (hold_until <= dose.day)
+            new_phase = active & (phase_of != dose.phase)
+            ceiling[new_phase] = _NO_CEILING  # a reduction belongs to its phase
+            last_given[new_phase] = -1
+            phase_of[active] = dose.phase
+            apply = active & pending
+            if apply.any():
+                cap_now = np.searchsorted(ladder, ceiling[apply], "right") - 1
+                planned_now = ladder[capped(dose.index, cap_now, np.minimum)]
+                reference = np.where(last_given[apply] >= 0, last_given[apply], planned_now)
+                below = lowered(np.searchsorted(ladder, reference, "right") - 1)
+                stop = below == NO_LEVEL
+                rows = np.flatnonzero(apply)
+                on[rows[stop]] = False
+                ceiling[rows[~stop]] = ladder[below[~stop]]
+                pending[apply] = False
+                active &= on
+            level = capped(dose.index, np.searchsorted(ladder, ceiling, "right") - 1, np.minimum)
+            given = np.where(active, ladder[np.maximum(level, 0)], 0)
+            last_given[active] = given[active]
+            in_cycle += given
             if daily is not None:
-                daily[:, day] = dose
-            if planned_level >= cap_index >= 0:
-                at_cap |= active & (level == cap_index)
-            if hazard > 0:
-                event = rng.random(n) < hazard
-                event &= active
-                if event.any():
-                    lowered = level[event] - 1
-                    ceiling[event] = np.maximum(lowered, 0)
-                    hold_until[event] = day + 1 + recovery_days
-                    on[np.flatnonzero(event)[lowered < 0]] = False
-                    events += event
-                    had_event |= event
+                daily[:, dose.day + plan.lead_days] = given
+            if dose.index == dose.cap_index:
+                at_cap |= active & (level == dose.cap_index)
+            if forced_days:
+                event = active & (dose.day in forced_days)
+            elif hazard > 0:
+                event = (rng.random(n) < hazard) & active
+            else:
+                continue
+            if event.any():
+                hold_until[event] = dose.day + 1 + recovery_days
+                pending[event] = True
+                events += event
+                had_event |= event
         cumulative += in_cycle
         reached |= at_cap
         stats.append(
@@ -357,43 +436,31 @@ def simulate(
                 fraction_stopped=float(1 - on.mean()),
             )
         )
-    cumulative_mg = cumulative / UNITS_PER_MG
-    weeks = plan.span_days / 7
-    intensity = cumulative_mg / weeks if weeks else np.zeros(n)
-    return SimulationResult(
-        protocol_id=protocol.id,
-        drug=drug,
-        patients=n,
-        seed=seed,
-        horizon_days=days,
-        span_days=plan.span_days,
-        recovery_days=recovery_days,
-        rate=rate,
-        ladder=plan.ladder,
-        cap=plan.cap,
-        planned_total_mg=plan.total_mg,
-        cumulative_mg=cumulative_mg,
-        dose_intensity=intensity,
-        events=events,
-        stopped=~on,
-        cycles=tuple(stats),
-        daily_units=daily,
-    )
+    return _Path(cumulative, events, on, tuple(stats), daily)
 
 
-# --- the plan: the planned calendar as plain arrays -----------------------------------------------
+# --- the plan: the engine's plan of one drug as plain arrays --------------------------------------
+
+
+@dataclass(frozen=True)
+class _Dose:
+    day: int  # 0-based study day (negative in the lead-in)
+    phase: int  # which phase (lead-in = -1)
+    index: int  # planned ladder index in its course's ladder
+    cap_index: int  # ladder index of the protocol's cap in that ladder (-1: not on it)
+    ladder_units: Any  # the course's ladder in dose units, lowest first (numpy int64)
 
 
 @dataclass(frozen=True)
 class _Window:
-    index: int
+    index: int  # 0-based cycle index; -1 for the lead-in
     phase: str
     cycle: int
     first_day: int
     last_day: int
     full_dosing_days: int
     planned_mg: Decimal
-    dosing: tuple[tuple[int, int], ...]  # (0-based study day, planned ladder index)
+    doses: tuple[_Dose, ...]
 
 
 @dataclass(frozen=True)
@@ -403,6 +470,8 @@ class _Plan:
     windows: tuple[_Window, ...]
     span_days: int
     total_mg: Decimal
+    lead_days: int
+    horizon_days: int
 
 
 def _plan(
@@ -413,77 +482,93 @@ def _plan(
     drug: str,
     dose_levels: Sequence[Decimal] | None,
 ) -> _Plan:
-    regimens = [r for phase in protocol.phases for r in phase.drugs if r.drug == drug]
+    import numpy as np
+
+    from .engine import make_plan
+
+    regimens = [r for r in protocol.regimens if r.drug == drug]
     if not regimens:
         raise SimulationError(f"{protocol.id} has no {drug} to simulate")
     if any(r.unit != "mg" for r in regimens):
         raise SimulationError(f"{protocol.id}: the simulation handles {drug} dosed in mg only")
-    scaled = any(r.unit != "mg" for phase in protocol.phases for r in phase.drugs)
-    if scaled and patient is None:
-        from .comparison import REFERENCE_PATIENT
-
-        patient = REFERENCE_PATIENT  # companion drugs only; they are not simulated
-    calendar = expand(protocol, start, until=start + timedelta(days=days - 1), patient=patient)
-    if calendar.windows and not calendar.windows[-1].complete:
-        full = expand(protocol, start, cycles=len(calendar.windows), patient=patient)
-    else:
-        full = calendar
-    planned = {d.dose for d in calendar.days if d.drug == drug}
-    if dose_levels is not None:
-        ladder = sorted(set(dose_levels))
-        missing = sorted(planned - set(ladder))
-        if missing:
-            raise SimulationError(
-                f"planned dose {format_dose(missing[0])} mg is not among the dose levels given "
-                f"({', '.join(format_dose(x) for x in ladder)})"
-            )
-    else:
-        levels: set[Decimal] = set(planned)
-        for r in regimens:
-            levels.update(r.planned_doses)
-            if r.dose_levels is not None:
-                levels.update(r.dose_levels.value)
-        ladder = sorted(levels)
-    if not ladder or ladder[0] <= 0:
-        raise SimulationError("dose levels must be positive")
-    position = {dose: i for i, dose in enumerate(ladder)}
-    index_of = {(w.phase, w.cycle): w for w in calendar.windows}
-    full_counts: dict[tuple[str, int], int] = {}
-    for d in full.days:
-        if d.drug == drug:
-            key = (d.phase, d.cycle)
-            full_counts[key] = full_counts.get(key, 0) + 1
-    per_window: dict[tuple[str, int], list[tuple[int, int]]] = {key: [] for key in index_of}
-    planned_mg: dict[tuple[str, int], Decimal] = {key: Decimal(0) for key in index_of}
-    for d in calendar.days:
-        if d.drug != drug or d.study_day > days:
+    calendar = expand(protocol, start, until=start + timedelta(days=days - 1), patient=_sizes(protocol, patient))
+    plan = make_plan(protocol, start, cycles=len(calendar.windows))  # whole cycles, for each cycle's dosing days
+    cap = max(r.max_dose for r in regimens)
+    ladders: dict[int, tuple[Decimal, ...]] = {}
+    for course in plan.courses:
+        if course.drug != drug:
             continue
-        per_window[(d.phase, d.cycle)].append((d.study_day - 1, position[d.dose]))
-        planned_mg[(d.phase, d.cycle)] += d.dose_mg
-    windows = []
-    for w in calendar.windows:
-        key = (w.phase, w.cycle)
+        ladder = course.ladder
+        if dose_levels is not None:
+            ladder = tuple(sorted(set(dose_levels)))
+            planned = {course.ladder[p.index] for p in course.doses}
+            missing = sorted(planned - set(ladder))
+            if missing:
+                raise SimulationError(
+                    f"planned dose {format_dose(missing[0])} mg is not among the dose levels given "
+                    f"({', '.join(format_dose(x) for x in ladder)})"
+                )
+        if not ladder or ladder[0] <= 0:
+            raise SimulationError("dose levels must be positive")
+        ladders[course.key] = ladder
+    phases = {phase.name: i for i, phase in enumerate(protocol.phases)}
+    by_window: dict[int, list[_Dose]] = {}
+    full_counts: dict[int, int] = {}
+    planned_mg: dict[int, Decimal] = {}
+    for course in plan.courses:
+        if course.drug != drug:
+            continue
+        ladder = ladders[course.key]
+        units = np.array([_units(x) for x in ladder], dtype=np.int64)
+        cap_index = ladder.index(cap) if cap in ladder else -1
+        for p in course.doses:
+            dose = course.ladder[p.index]
+            full_counts[p.slot] = full_counts.get(p.slot, 0) + 1
+            if p.offset >= days:
+                continue
+            by_window.setdefault(p.slot, []).append(
+                _Dose(p.offset, phases.get(course.phase, -1), ladder.index(dose), cap_index, units)
+            )
+            planned_mg[p.slot] = planned_mg.get(p.slot, Decimal(0)) + dose
+    windows: list[_Window] = []
+    if -1 in by_window:
+        lead = plan.lead_in_days
+        windows.append(_Window(-1, "lead-in", 0, -lead, -1, full_counts[-1], planned_mg[-1], tuple(by_window[-1])))
+    for i, w in enumerate(calendar.windows):
+        doses = sorted(by_window.get(i, []), key=lambda d: d.day)
         windows.append(
             _Window(
-                index=w.index - 1,
+                index=i,
                 phase=w.phase,
                 cycle=w.cycle,
                 first_day=(w.start - start).days,
                 last_day=(w.end - start).days,
-                full_dosing_days=full_counts.get(key, 0),
-                planned_mg=planned_mg[key],
-                dosing=tuple(per_window[key]),
+                full_dosing_days=full_counts.get(i, 0),
+                planned_mg=planned_mg.get(i, Decimal(0)),
+                doses=tuple(doses),
             )
         )
     span = min(days, (calendar.end - start).days + 1) if calendar.windows else 0
-    cap = max(r.max_dose for r in regimens)
+    every = sorted({level for ladder in ladders.values() for level in ladder})
     return _Plan(
-        ladder=tuple(ladder),
+        ladder=tuple(every),
         cap=cap,
         windows=tuple(windows),
         span_days=span,
         total_mg=sum(planned_mg.values(), Decimal(0)),
+        lead_days=plan.lead_in_days,
+        horizon_days=days,
     )
+
+
+def _sizes(protocol: Protocol, patient: Patient | None) -> Patient | None:
+    """Companion drugs dosed by body size need a patient to expand; they are not simulated."""
+    scaled = any(r.unit != "mg" for phase in protocol.phases for r in phase.drugs)
+    if scaled and patient is None:
+        from .comparison import REFERENCE_PATIENT
+
+        return REFERENCE_PATIENT
+    return patient
 
 
 def _rate(protocol: Protocol, event_prob: float | Decimal | Sequence[float | Decimal] | EventRate | None) -> EventRate:

@@ -16,7 +16,7 @@ import lenasched
 from lenasched import Calendar, expand, protocol_from_dict
 from lenasched.cli import main
 from lenasched.dispense import DispenseLine, dispense_plan
-from lenasched.errors import CapsuleError, ScheduleError
+from lenasched.errors import CapsuleError, ProtocolError, ScheduleError
 from lenasched.formats.dispense import DISPENSE_CSV_COLUMNS, plan_csv, plan_dict, plan_json
 from lenasched.label import load_label
 from lenasched.renal import RenalFunction, adjust_for_renal
@@ -113,8 +113,8 @@ def test_every_other_day_pattern_after_a_renal_adjustment() -> None:
 def test_no_lenalidomide_or_not_oral_is_refused() -> None:
     with pytest.raises(ScheduleError, match="nothing to dispense"):
         dispense_plan(cal([{"drug": "rituximab", "dose": 375, "days": "1", "route": "iv"}]))
-    with pytest.raises(ScheduleError, match="oral capsules"):
-        dispense_plan(cal([lena(dose=10, route="iv")]))
+    with pytest.raises(ProtocolError, match=r"route 'iv' does not exist for it"):
+        cal([lena(dose=10, route="iv")])
 
 
 def test_csv_and_json() -> None:

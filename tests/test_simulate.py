@@ -125,10 +125,11 @@ def test_probability_one_holds_everyone_in_cycle_1(badoux: lenasched.Protocol) -
     result = simulate(badoux, patients=500, seed=1, horizon=84, event_prob=1, recovery_days=14)
     first = result.cycles[0]
     assert first.fraction_event == 1 and first.fraction_held == 1
-    # Day 1: 5 mg, event; held days 2-15; day 16: one level lower (2.5 mg), event at the lowest level: stop.
+    # Day 1: 5 mg, event; held days 2-15; day 16: one level lower (2.5 mg), event at the lowest level; held
+    # days 17-30; on day 31 (cycle 2) it would resume one level lower: there is none, so it stops (as in expand).
     assert set(result.cumulative_mg.tolist()) == {7.5}
     assert result.stopped.all() and set(result.events.tolist()) == {2}
-    assert first.fraction_stopped == 1
+    assert first.fraction_stopped == 0 and result.cycles[1].fraction_stopped == 1
 
 
 # --- hand-traced holds and reductions -------------------------------------------------------------
@@ -183,15 +184,15 @@ def test_converges_to_closed_form(fixed: lenasched.Protocol) -> None:
     result = simulate(fixed, patients=n, seed=7, horizon=days, event_prob=p)
     h = 1 - (1 - p) ** (1 / 28)  # daily hazard over 28 dosing days
     for k, cycle in enumerate(result.cycles, start=1):
-        expected = 1 - (1 - p) ** k  # stopped by the end of cycle k
-        assert abs(cycle.fraction_stopped - expected) < 4 * math.sqrt(expected * (1 - expected) / n)
         had = (1 - p) ** (k - 1) * p  # an event in cycle k = still on at its start, then an event
         assert abs(cycle.fraction_event - had) < 4 * math.sqrt(had * (1 - had) / n)
     # The dose of day t is taken if no event on days 1..t-1: E[cumulative] = D * sum (1-h)^(t-1).
     mean = dose * (1 - (1 - h) ** days) / h
     se = float(result.cumulative_mg.std()) / math.sqrt(n)
     assert abs(float(result.cumulative_mg.mean()) - mean) < 4 * se
-    assert abs(result.fraction_stopped - (1 - (1 - p) ** 6)) < 0.01
+    # One level only: every event stops the drug (when it would resume, as in expand).
+    assert abs(result.fraction_with_event - (1 - (1 - p) ** 6)) < 0.01
+    assert result.fraction_stopped <= result.fraction_with_event
 
 
 # --- event rates from the protocol ---------------------------------------------------------------

@@ -1,0 +1,310 @@
+"""Apply: fold the patient's modifiers over the plan, one drug at a time, in date order.
+
+Delays move cycles (and everything in them) on the calendar; holds, resumptions, reductions,
+escalation freezes and stops change each drug's state; a renal ceiling lowers or spaces the label
+drug's doses. The dose itself is always decided by the shared transitions (``transitions.py``),
+and every change lands in one audit trail and in the changed row's ``modified_by``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..calendar import DoseDay
+from ..doses import format_dose
+from ..events import Hold, NoEscalation, PatientEvents, Resume, Stop
+from .modifiers import DrugState, FreezeEscalation, HoldDrug, Modifier, ResumeDrug, StopDrug, Trail, describe_change
+from .plan import Course, Plan, Planned
+from .transitions import NO_LEVEL, capped, climb, lowered
+
+__all__ = ["RenalCeiling", "apply_plan", "modifiers_for"]
+
+_MG_PLACES = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class RenalCeiling:
+    """The label's renal band as a row modifier: no dose above ``ceiling`` mg, doses ``interval_days`` apart."""
+
+    drug: str
+    ceiling: Decimal
+    interval_days: int
+    band: str
+    interval_hours: int
+
+    @property
+    def why_cap(self) -> str:
+        return f"renal: {self.band} band, at most {format_dose(self.ceiling)} mg"
+
+    @property
+    def why_gap(self) -> str:
+        return f"renal: {self.band} band, one dose every {self.interval_hours} hours"
+
+
+@dataclass(frozen=True)
+class RenalChangeRecord:
+    row: DoseDay
+    after_mg: Decimal | None
+    reason: str
+
+
+def modifiers_for(drug: str, events: PatientEvents) -> list[Modifier]:
+    """The events that concern ``drug``, as modifiers in fold order (date, then resumes first)."""
+    dated = sorted(events.dated(), key=lambda e: e.date)
+    out: list[Modifier] = []
+    open_hold: Hold | None = None
+    for event in dated:
+        if isinstance(event, Stop):
+            if event.drug in (None, drug):
+                out.append(StopDrug(event))
+            continue
+        if event.drug != drug:
+            continue
+        if isinstance(event, Hold):
+            out.append(HoldDrug(event))
+            open_hold = event
+        elif isinstance(event, Resume):
+            assert open_hold is not None  # PatientEvents checks every resume has its hold
+            out.append(ResumeDrug(event, open_hold))
+            open_hold = None
+        elif isinstance(event, NoEscalation):
+            out.append(FreezeEscalation(event))
+    out.sort(key=lambda m: (m.date, m.order))
+    return out
+
+
+def apply_plan(
+    plan: Plan,
+    events: PatientEvents,
+    shifts: Sequence[int],
+    delay_notes: Sequence[str],
+    until: date | None,
+    factors: dict[int, Decimal | None],
+    renal: RenalCeiling | None,
+    trail: Trail,
+) -> tuple[list[DoseDay], list[RenalChangeRecord]]:
+    """Every given dose as a row, sorted by date then protocol drug order; changes go to ``trail``."""
+    rows: list[DoseDay] = []
+    renal_changes: list[RenalChangeRecord] = []
+    by_drug: dict[str, list[Course]] = {}
+    for course in plan.courses:
+        by_drug.setdefault(course.drug, []).append(course)
+    for drug, courses in by_drug.items():
+        drug_rows = _fold_drug(plan, drug, courses, events, shifts, delay_notes, until, factors, trail)
+        if renal is not None and drug == renal.drug:
+            drug_rows = _renal(drug_rows, renal, renal_changes, trail)
+        rows.extend(drug_rows)
+    order = {name: i for i, name in enumerate(plan.protocol.drugs)}
+    rows.sort(key=lambda r: (r.date, order[r.drug]))
+    return rows, renal_changes
+
+
+def _fold_drug(
+    plan: Plan,
+    drug: str,
+    courses: list[Course],
+    events: PatientEvents,
+    shifts: Sequence[int],
+    delay_notes: Sequence[str],
+    until: date | None,
+    factors: dict[int, Decimal | None],
+    trail: Trail,
+) -> list[DoseDay]:
+    start = plan.start
+    doses: list[tuple[date, Course, Planned]] = []
+    for course in courses:
+        for planned in course.doses:
+            shift = shifts[planned.slot] if planned.slot >= 0 else 0
+            when = start + timedelta(days=planned.offset + shift)
+            if until is not None and when > until:
+                continue
+            doses.append((when, course, planned))
+    doses.sort(key=lambda d: d[0])
+    modifiers = modifiers_for(drug, events)
+    state = DrugState(drug)
+    rows: list[DoseDay] = []
+    m = 0
+    for when, course, planned in doses:
+        while m < len(modifiers) and modifiers[m].date <= when:
+            modifiers[m].apply(state, trail)
+            m += 1
+        state.unit = course.regimen.unit
+        if state.stopped is not None:
+            if not state.stop_noted:
+                stop = state.stopped
+                trail.note(stop.date, drug, stop.describe(), f"{drug}: no doses from {stop.date.isoformat()}")
+                state.stop_noted = True
+            continue
+        if state.held is not None:
+            state.held_days[state.held].append(when)
+            continue
+        state.enter_phase(course.phase)
+        index = _dose_index(state, course, planned, when, trail)
+        if index is None:
+            continue
+        dose = course.ladder[index]
+        state.last_dose = dose
+        factor = factors[course.key]
+        dose_mg = dose if factor is None else (dose * factor).quantize(_MG_PLACES, ROUND_HALF_UP)
+        notes = []
+        if planned.slot >= 0 and shifts[planned.slot]:
+            notes.append(delay_notes[planned.slot])
+        if index != planned.index and state.reason:
+            notes.append(state.reason)
+        offset = (when - start).days
+        regimen = course.regimen
+        rows.append(
+            DoseDay(
+                when,
+                offset + 1 if offset >= 0 else offset,
+                course.phase,
+                plan.slots[planned.slot].cycle if planned.slot >= 0 else None,
+                planned.cycle_day,
+                drug,
+                dose,
+                regimen.unit,
+                regimen.route,
+                dose_mg,
+                regimen.role,
+                "; ".join(notes),
+            )
+        )
+    while m < len(modifiers):  # events after the last planned dose still take effect and are recorded
+        modifiers[m].apply(state, trail)
+        m += 1
+    _account(state, drug, trail)
+    return rows
+
+
+def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, trail: Trail) -> int | None:
+    """The ladder index given at ``planned``, or None when a reduction below the lowest level stops the drug."""
+    drug = course.drug
+    previous = state.steps.get(course.key, -1)
+    index = planned.index
+    if course.escalates:
+        due = course.due_on(planned, state.paused_days)
+        step = climb(due, previous)
+        frozen = state.frozen
+        if frozen is not None and step > previous:
+            step = max(previous, 0)
+            if course.steps[step] != planned.index:
+                state.reason = frozen.describe()
+                trail.note(
+                    frozen.date,
+                    drug,
+                    frozen.describe(),
+                    f"{drug} stays at {format_dose(course.ladder[course.steps[step]])} {course.regimen.unit}",
+                )
+        state.steps[course.key] = step
+        index = course.steps[step]
+    if state.pending is not None:
+        resume, hold = state.pending
+        state.pending = None
+        reference = state.last_dose if state.last_dose is not None else course.ladder[_cap(state, course, index)]
+        if resume.dose is not None:
+            state.pinned = resume.dose
+            state.reason = f"{resume.describe()} after {hold.describe()}"
+            trail.note(
+                when,
+                drug,
+                resume.describe(),
+                f"{describe_change(drug, reference, resume.dose, course.regimen.unit)}; no further escalation",
+            )
+        elif resume.level == "lower":
+            at = bisect_right(course.ladder, reference) - 1
+            new = lowered(at)
+            if new == NO_LEVEL:
+                state.stopped = Stop(date=resume.date, drug=drug)
+                state.stop_noted = True
+                trail.note(
+                    resume.date,
+                    drug,
+                    resume.describe(),
+                    f"{drug} stopped: no dose level below {format_dose(reference)} {course.regimen.unit}",
+                )
+                return None
+            state.ceiling = course.ladder[new]
+            state.reason = f"{resume.describe()} after {hold.describe()}"
+            trail.note(
+                when,
+                drug,
+                state.reason,
+                f"{describe_change(drug, reference, state.ceiling, course.regimen.unit)}; no further escalation",
+            )
+        else:
+            trail.note(
+                when,
+                drug,
+                resume.describe(),
+                f"{drug} resumes at {format_dose(reference)} {course.regimen.unit}; "
+                "day-counted escalation shifted by the held days",
+            )
+    if state.pinned is not None:
+        pinned = course.index_of(state.pinned)
+        return pinned if pinned is not None else _cap(state, course, index)
+    return _cap(state, course, index)
+
+
+def _cap(state: DrugState, course: Course, index: int) -> int:
+    if state.ceiling is None:
+        return index
+    return int(capped(index, bisect_right(course.ladder, state.ceiling) - 1))
+
+
+def _account(state: DrugState, drug: str, trail: Trail) -> None:
+    """Every hold is in the audit trail: the doses it took away, or that it took none."""
+    for hold, days in state.held_days.items():
+        if days:
+            effect = f"{drug}: {len(days)} planned dose(s) not given ({days[0].isoformat()} to {days[-1].isoformat()})"
+        else:
+            effect = f"{drug}: no planned dose fell in the hold; nothing held"
+        trail.note(hold.date, drug, hold.describe(), effect)
+    if state.pending is not None:
+        resume, _ = state.pending
+        trail.note(resume.date, drug, resume.describe(), f"{drug}: no planned dose after it; nothing to resume")
+    if state.stopped is not None and not state.stop_noted:
+        stop = state.stopped
+        trail.note(stop.date, drug, stop.describe(), f"{drug}: no planned dose on or after it; nothing stopped")
+    if state.frozen is not None and not any(e.event == state.frozen.describe() for e in trail.entries):
+        frozen = state.frozen
+        trail.note(frozen.date, drug, frozen.describe(), f"{drug}: no increase was planned after it; nothing changed")
+
+
+def _renal(
+    rows: list[DoseDay], rule: RenalCeiling, changes: list[RenalChangeRecord], trail: Trail
+) -> list[DoseDay]:
+    """Lower every dose above the band's ceiling; drop a dose closer than the band's interval to the last kept one."""
+    from dataclasses import replace
+
+    from ..errors import ScheduleError
+
+    kept: list[DoseDay] = []
+    last: date | None = None
+    for row in rows:
+        if row.unit != "mg":
+            raise ScheduleError(f"{row.drug} on {row.date} is dosed in {row.unit}; the renal table is in mg")
+        if last is not None and (row.date - last).days < rule.interval_days:
+            changes.append(RenalChangeRecord(row, None, rule.why_gap))
+            continue
+        last = row.date
+        if row.dose_mg > rule.ceiling:
+            changes.append(RenalChangeRecord(row, rule.ceiling, rule.why_cap))
+            note = rule.why_cap if not row.modified_by else f"{row.modified_by}; {rule.why_cap}"
+            kept.append(replace(row, dose=rule.ceiling, dose_mg=rule.ceiling, modified_by=note))
+        else:
+            kept.append(row)
+    lowered_n = sum(1 for c in changes if c.after_mg is not None)
+    dropped_n = len(changes) - lowered_n
+    if changes:
+        trail.note(
+            changes[0].row.date,
+            rule.drug,
+            f"renal dose adjustment ({rule.band} band)",
+            f"{rule.drug}: {lowered_n} dose day(s) lowered to {format_dose(rule.ceiling)} mg, {dropped_n} dropped "
+            f"to keep one dose every {rule.interval_hours} hours",
+        )
+    return kept

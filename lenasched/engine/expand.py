@@ -1,0 +1,214 @@
+"""``expand``: plan, then apply. A pure function from a protocol, a start date and what happened to a ``Calendar``.
+
+It reads no files and prints nothing. ``start`` is always cycle 1 day 1 of the first treatment
+cycle; lead-in days fall on the dates before it (days -N..-1).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
+from ..doses import format_dose
+from ..errors import ScheduleError
+from ..events import PatientEvents, Resume
+from ..patient import Patient
+from ..protocol import DrugRegimen, LeadInRegimen, Protocol
+from ..safety import Permission
+from .apply import RenalCeiling, apply_plan
+from .modifiers import Trail
+from .plan import Plan, Slot, ladder_of, make_plan
+
+if TYPE_CHECKING:
+    from ..label import Label
+    from ..renal import RenalAdjustment, RenalFunction
+    from .apply import RenalChangeRecord
+
+__all__ = ["expand"]
+
+
+def expand(
+    protocol: Protocol,
+    start: date,
+    *,
+    cycles: int | None = None,
+    until: date | None = None,
+    patient: Patient | None = None,
+    events: PatientEvents | None = None,
+    renal: RenalFunction | None = None,
+    renal_column: str = "mm_mcl",
+    allow: Collection[Permission] = (),
+    label: Label | None = None,
+) -> Calendar:
+    """Expand ``protocol`` from ``start`` (cycle 1 day 1) into a calendar.
+
+    ``cycles`` limits the number of treatment cycles (counted across phases; a lead-in is not a
+    cycle); ``until`` cuts the calendar after that date. A protocol that runs until progression
+    needs one of the two. ``events`` (holds, reductions, delays, stops) and ``renal`` (the label's
+    renal table as a ceiling) are applied to the plan; every change is in ``modifications`` and in
+    the changed rows' ``modified_by``. The calendar refuses a dose above the protocol's cap or a
+    lenalidomide dose no capsules make unless ``allow`` names the permission. ``label`` is the
+    product label data the renal rule reads (default: the bundled one).
+    """
+    if cycles is not None and cycles < 1:
+        raise ScheduleError(f"cycles must be at least 1, got {cycles}")
+    if until is not None and until < start:
+        raise ScheduleError(f"the end date {until.isoformat()} is before the start date {start.isoformat()}")
+    if protocol.open_ended and cycles is None and until is None:
+        raise ScheduleError(
+            f"{protocol.id} continues until progression: give a number of cycles or an end date to expand it"
+        )
+    events = events or PatientEvents()
+    plan = make_plan(protocol, start, cycles=cycles, until=until)
+    _check_events(plan, events)
+    trail = Trail()
+    shifts, notes = _delays(plan, events, trail)
+    slots = [s for s, shift in zip(plan.slots, shifts) if until is None or start + timedelta(s.offset + shift) <= until]
+    factors = {c.key: _body_size_factor(c.regimen, patient) for c in plan.courses if c.doses}
+    rule, adjustment_of = _renal_rule(protocol, renal, renal_column, label)
+    rows, changes = apply_plan(plan, events, shifts, notes, until, factors, rule, trail)
+    for before, after in itertools.pairwise(rows):
+        if before.date == after.date and before.drug == after.drug:
+            raise ScheduleError(f"{after.drug} would be given twice on {after.date.isoformat()}; refusing")
+    order = {name: i for i, name in enumerate(protocol.drugs)}
+    trail.entries.sort(key=lambda m: (m.date, order.get(m.drug or "", -1)))
+    return Calendar(
+        protocol=protocol,
+        start=start,
+        days=tuple(rows),
+        windows=_windows(slots, shifts, start, rows, until),
+        patient=patient,
+        modifications=tuple(trail.entries),
+        lead_in=_lead_in_window(plan, rows),
+        renal=adjustment_of(changes) if adjustment_of is not None else None,
+        events=events,
+        cycles=cycles,
+        until=until,
+        allow=frozenset(allow),
+    )
+
+
+def _check_events(plan: Plan, events: PatientEvents) -> None:
+    protocol = plan.protocol
+    known = set(protocol.drugs)
+    first = plan.start - timedelta(days=plan.lead_in_days)
+    for event in events.dated():
+        if event.drug is not None and event.drug not in known:
+            close = difflib.get_close_matches(event.drug, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; drugs: {', '.join(protocol.drugs)}"
+            raise ScheduleError(f"{event.describe()}: {event.drug!r} is not a drug of {protocol.id}{hint}")
+        if event.date < first:
+            what = "the first lead-in day" if plan.lead_in_days else "the start"
+            raise ScheduleError(f"{event.describe()}: the date is before {what} {first.isoformat()}")
+        if isinstance(event, Resume) and event.dose is not None:
+            courses = [c for c in plan.courses if c.drug == event.drug]
+            cap = max(c.regimen.max_dose for c in courses)
+            if event.dose > cap:
+                raise ScheduleError(f"{event.describe()}: {event.dose} is above the cap {cap}")
+            levels = sorted({level for c in courses for level in ladder_of(c.regimen)}, reverse=True)
+            if event.dose not in levels:
+                raise ScheduleError(
+                    f"{event.describe()}: {format_dose(event.dose)} is not one of {event.drug}'s dose levels "
+                    f"({', '.join(format_dose(x) for x in levels)})"
+                )
+
+
+def _delays(plan: Plan, events: PatientEvents, trail: Trail) -> tuple[list[int], list[str]]:
+    """Days each planned cycle moves (delays add up), and the note its rows carry."""
+    delays = events.delays()
+    slots = plan.slots
+    for cycle in sorted(delays):
+        if cycle > len(slots):
+            raise ScheduleError(f"cycle {cycle} cannot be delayed: this calendar has cycles 1-{len(slots)}")
+        if cycle == 1:
+            raise ScheduleError("cycle 1 cannot be delayed: choose a later start date instead")
+    shifts: list[int] = []
+    notes: list[str] = []
+    total = 0
+    moved: list[str] = []
+    for slot in slots:
+        if slot.index in delays:
+            total += delays[slot.index]
+            moved.append(f"cycle {slot.index} delayed by {delays[slot.index]} day(s)")
+            begins = plan.date_of(slot.offset + total)
+            trail.note(
+                begins,
+                None,
+                moved[-1],
+                f"{slot.phase.name} cycle {slot.cycle} now starts {begins.isoformat()}; later cycles move too",
+            )
+        shifts.append(total)
+        notes.append("; ".join(moved))
+    return shifts, notes
+
+
+def _body_size_factor(regimen: DrugRegimen | LeadInRegimen, patient: Patient | None) -> Decimal | None:
+    if regimen.unit == "mg":
+        return None
+    if regimen.unit == "mg/m2":
+        bsa = patient.bsa if patient is not None else None
+        if bsa is None:
+            raise ScheduleError(
+                f"{regimen.drug} is dosed in mg/m²: give the body-surface area (--bsa) "
+                "or height and weight (--height, --weight) to compute it"
+            )
+        return bsa
+    weight = patient.weight_kg if patient is not None else None
+    if weight is None:
+        raise ScheduleError(f"{regimen.drug} is dosed in mg/kg: give the patient's weight (--weight)")
+    return weight
+
+
+def _renal_rule(
+    protocol: Protocol, renal: RenalFunction | None, column: str, label: Label | None
+) -> tuple[RenalCeiling | None, Callable[[Sequence[RenalChangeRecord]], RenalAdjustment] | None]:
+    if renal is None:
+        return None, None
+    from ..renal import renal_modifier
+
+    return renal_modifier(protocol, renal, column, label)
+
+
+def _windows(
+    slots: Sequence[Slot], shifts: Sequence[int], start: date, rows: Sequence[DoseDay], until: date | None
+) -> tuple[CycleWindow, ...]:
+    given = {r.date for r in rows if r.cycle is not None}
+    out = []
+    for slot in slots:
+        first = start + timedelta(days=slot.offset + shifts[slot.index - 1])
+        last = first + timedelta(days=slot.length - 1)
+        end = min(last, until) if until is not None else last
+        span = [first + timedelta(days=i) for i in range((end - first).days + 1)]
+        out.append(
+            CycleWindow(
+                phase=slot.phase.name,
+                cycle=slot.cycle,
+                index=slot.index,
+                start=first,
+                end=end,
+                length_days=slot.length,
+                on_days=tuple(d for d in span if d in given),
+                rest_days=tuple(d for d in span if d not in given),
+                complete=end == last,
+            )
+        )
+    return tuple(out)
+
+
+def _lead_in_window(plan: Plan, rows: Sequence[DoseDay]) -> LeadInWindow | None:
+    if not plan.lead_in_days:
+        return None
+    first = plan.start - timedelta(days=plan.lead_in_days)
+    span = [first + timedelta(days=i) for i in range(plan.lead_in_days)]
+    given = {r.date for r in rows if r.cycle is None}
+    return LeadInWindow(
+        start=first,
+        end=plan.start - timedelta(days=1),
+        on_days=tuple(d for d in span if d in given),
+        rest_days=tuple(d for d in span if d not in given),
+    )

@@ -1,0 +1,275 @@
+"""Plan: a protocol and a start date give the administrations that would happen if nothing happened.
+
+The plan is laid out on **treatment time**: day offsets from cycle 1 day 1 (offset 0) with the
+cycles back to back; lead-in days have negative offsets (-1 is the day before cycle 1 day 1).
+Nothing here knows about patients or events; delays, holds, reductions and stops are modifiers
+applied afterwards (``apply``). Escalation is anchored on each drug's own course: its first
+planned dose (``every_days``) or its own first cycle (``every_cycles``, ``at``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from ..errors import ScheduleError
+from ..protocol import AtCycleDays, DrugRegimen, EveryCycles, EveryDays, LeadInRegimen, Phase, Protocol
+from .transitions import climb
+
+__all__ = ["MAX_CYCLES", "Course", "Plan", "Planned", "Slot", "make_plan"]
+
+MAX_CYCLES = 2000
+"""More cycles than this in one calendar is refused (about 150 years of 28-day cycles)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One planned cycle: its phase, its number in the phase and across phases, where it starts."""
+
+    phase: Phase
+    cycle: int
+    index: int  # 1-based across phases (what ``--cycles`` and delays count)
+    offset: int  # treatment-time offset of its day 1
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One planned administration of one regimen."""
+
+    offset: int  # treatment-time day offset (0 = cycle 1 day 1; negative = lead-in)
+    slot: int  # index into ``Plan.slots``; -1 for the lead-in
+    cycle_day: int  # day of its cycle; the negative lead-in day for lead-in doses
+    course_day: int  # day of the drug's course in this regimen, 1 = its first planned dose
+    due: int  # escalation step due by the protocol's rule (for ``every_days``: before any pause)
+    step: int  # escalation step planned (``due`` climbed one level at a time); 0 without escalation
+    index: int  # ladder index of the planned dose
+
+
+@dataclass(frozen=True)
+class Course:
+    """One regimen's planned administrations and the ladder its doses and reductions live on."""
+
+    key: int  # position among all courses of the plan
+    drug: str
+    regimen: DrugRegimen | LeadInRegimen
+    phase: str
+    ladder: tuple[Decimal, ...]  # every dose this regimen may give, lowest first
+    steps: tuple[int, ...]  # ladder index of each escalation step (one entry without escalation)
+    change_days: tuple[int, ...]  # ``every_days``: course day from which each step applies; else empty
+    doses: tuple[Planned, ...]
+
+    @property
+    def escalates(self) -> bool:
+        return len(self.steps) > 1
+
+    def due_on(self, planned: Planned, paused_days: int) -> int:
+        """The escalation step due at ``planned`` when the course clock is ``paused_days`` behind."""
+        if not self.change_days or paused_days == 0:
+            return planned.due
+        return bisect_right(self.change_days, planned.course_day - paused_days)
+
+    def index_of(self, dose: Decimal) -> int | None:
+        try:
+            return self.ladder.index(dose)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Cycles laid out back to back, and every regimen's planned administrations."""
+
+    protocol: Protocol
+    start: date
+    slots: tuple[Slot, ...]
+    courses: tuple[Course, ...]
+    lead_in_days: int  # length of the lead-in (0 without one)
+
+    def date_of(self, offset: int) -> date:
+        return self.start + timedelta(days=offset)
+
+
+def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, until: date | None = None) -> Plan:
+    """The plan of ``protocol`` from ``start`` (cycle 1 day 1), for ``cycles`` treatment cycles or up to ``until``.
+
+    With ``until`` the plan holds every cycle that starts on or before it; delays applied later can
+    only push cycles out, never bring more in.
+    """
+    horizon = None if until is None else (until - start).days
+    slots = _lay_out(protocol, cycles, horizon)
+    courses: list[Course] = []
+    if protocol.lead_in is not None:
+        for lead in protocol.lead_in.drugs:
+            courses.append(_lead_in_course(len(courses), lead))
+    for phase in protocol.phases:
+        phase_slots = [(i, s) for i, s in enumerate(slots) if s.phase is phase]
+        for regimen in phase.drugs:
+            courses.append(_course(len(courses), regimen, phase, phase_slots, slots, horizon, start))
+    lead_days = protocol.lead_in.length_days if protocol.lead_in is not None else 0
+    return Plan(protocol, start, tuple(slots), tuple(courses), lead_days)
+
+
+def _lay_out(protocol: Protocol, cycles: int | None, horizon: int | None) -> list[Slot]:
+    slots: list[Slot] = []
+    offset = 0
+    for phase in protocol.phases:
+        last = phase.cycles.value if phase.cycles is not None else None
+        number = 1
+        while last is None or number <= last:
+            if cycles is not None and len(slots) >= cycles:
+                return slots
+            if horizon is not None and offset > horizon:
+                return slots
+            if len(slots) >= MAX_CYCLES:
+                raise ScheduleError(
+                    f"refusing to expand more than {MAX_CYCLES} cycles; give fewer cycles or an earlier end date"
+                )
+            length = phase.length_of(number)
+            slots.append(Slot(phase, number, len(slots) + 1, offset, length))
+            offset += length
+            number += 1
+    return slots
+
+
+def ladder_of(regimen: DrugRegimen | LeadInRegimen) -> tuple[Decimal, ...]:
+    """Every dose a regimen may give, lowest first: its planned doses and its dose-reduction levels."""
+    if isinstance(regimen, LeadInRegimen):
+        return (regimen.dose.value,)
+    levels = set(regimen.planned_doses)
+    if regimen.dose_levels is not None:
+        levels.update(regimen.dose_levels.value)
+    return tuple(sorted(levels))
+
+
+def _lead_in_course(key: int, lead: LeadInRegimen) -> Course:
+    days = lead.days.value
+    doses = tuple(
+        Planned(offset=day, slot=-1, cycle_day=day, course_day=day - days[0] + 1, due=0, step=0, index=0)
+        for day in days
+    )
+    return Course(key, lead.drug, lead, "lead-in", (lead.dose.value,), (0,), (), doses)
+
+
+def _course(
+    key: int,
+    regimen: DrugRegimen,
+    phase: Phase,
+    phase_slots: list[tuple[int, Slot]],
+    slots: list[Slot],
+    horizon: int | None,
+    start: date,
+) -> Course:
+    if regimen.repeat is not None:
+        placed = _repeat_offsets(regimen, phase_slots, start)
+    else:
+        placed = _cycle_offsets(regimen, phase_slots)
+    if horizon is not None:
+        placed = [p for p in placed if p[2] <= horizon]
+    ladder = ladder_of(regimen)
+    position = {dose: i for i, dose in enumerate(ladder)}
+    escalation = regimen.escalation
+    if escalation is not None:
+        steps = tuple(position[level] for level in escalation.levels)
+    else:
+        steps = (position[regimen.planned_doses[-1]],)
+    firsts = [position[d] for d in regimen.planned_doses[:-1]] if escalation is None else []
+    timing = escalation.timing if escalation is not None else None
+    change_days: tuple[int, ...] = ()
+    if isinstance(timing, EveryDays):
+        change_days = tuple(timing.first_step_day + k * timing.every for k in range(len(steps) - 1))
+    if not placed:
+        return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, ())
+    first_offset = placed[0][2]
+    own_cycles = {cycle: n for n, cycle in enumerate(sorted({slots[i].cycle for i, _, _ in placed}), start=1)}
+    if regimen.repeat is not None:
+        first_cycle = regimen.repeat.start.cycle
+        own_cycles = {c: c - first_cycle + 1 for c in own_cycles}
+    else:
+        own_cycles = {c: _own_cycle(regimen, c) for c in own_cycles}
+    doses: list[Planned] = []
+    step = -1
+    for nth, (slot_index, day, offset) in enumerate(placed):
+        course_day = offset - first_offset + 1
+        own = own_cycles[slots[slot_index].cycle]
+        due = _due(timing, len(steps) - 1, course_day, own, day, change_days)
+        step = climb(due, step)  # from -1: the course always starts at its start dose
+        index = steps[step] if escalation is not None else (firsts[nth] if nth < len(firsts) else steps[0])
+        doses.append(Planned(offset, slot_index, day, course_day, due, step, index))
+    return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, tuple(doses))
+
+
+def _own_cycle(regimen: DrugRegimen, cycle: int) -> int:
+    """Cycle ``cycle`` of the phase as the drug's own cycle number (1 = the first cycle it is given in)."""
+    applies = regimen.applies_to
+    return sum(1 for c in range(applies.first, cycle + 1) if c in applies)
+
+
+def _due(
+    timing: EveryDays | EveryCycles | AtCycleDays | None,
+    steps: int,
+    course_day: int,
+    own_cycle: int,
+    cycle_day: int,
+    change_days: tuple[int, ...],
+) -> int:
+    if timing is None or steps == 0:
+        return 0
+    if isinstance(timing, EveryDays):
+        return bisect_right(change_days, course_day)
+    if isinstance(timing, EveryCycles):
+        if own_cycle < timing.first_step_cycle:
+            return 0
+        return min(steps, 1 + (own_cycle - timing.first_step_cycle) // timing.every)
+    return sum(1 for p in timing.points[:steps] if (p.cycle, p.day) <= (own_cycle, cycle_day))
+
+
+def _cycle_offsets(regimen: DrugRegimen, phase_slots: list[tuple[int, Slot]]) -> list[tuple[int, int, int]]:
+    out = []
+    for i, slot in phase_slots:
+        for day in regimen.days_in(slot.cycle):
+            out.append((i, day, slot.offset + day - 1))
+    return out
+
+
+def _repeat_offsets(
+    regimen: DrugRegimen, phase_slots: list[tuple[int, Slot]], start: date
+) -> list[tuple[int, int, int]]:
+    """Offsets of an every-N-days/weeks/months schedule, placed in the cycles they fall in.
+
+    Month steps are taken on the real calendar of the undelayed plan (multiplied, so month ends do
+    not drift: Jan 31 -> Feb 28 -> Mar 31); a delay later moves each dose with its cycle.
+    """
+    rep = regimen.repeat
+    assert rep is not None
+    anchor = next((k for k, (_, s) in enumerate(phase_slots) if s.cycle == rep.start.cycle), None)
+    if anchor is None:
+        return []
+    first = phase_slots[anchor][1].offset + rep.start.day - 1
+    _, last_slot = phase_slots[-1]
+    last = last_slot.offset + last_slot.length - 1
+    if rep.for_days is not None:
+        last = min(last, first + rep.for_days.value - 1)
+    out: list[tuple[int, int, int]] = []
+    k = anchor
+    for n in itertools.count():
+        if rep.count is not None and n >= rep.count.value:
+            break
+        if rep.every_months is not None:
+            anchor_day = start + timedelta(days=first)
+            offset = (anchor_day + relativedelta(months=rep.every_months.value * n) - start).days
+        else:
+            every = rep.every_days.value if rep.every_days is not None else 7 * rep.every_weeks.value  # type: ignore[union-attr]
+            offset = first + n * every
+        if offset > last:
+            break
+        while k + 1 < len(phase_slots) and phase_slots[k + 1][1].offset <= offset:
+            k += 1
+        i, slot = phase_slots[k]
+        out.append((i, offset - slot.offset + 1, offset))
+    return out

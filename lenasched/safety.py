@@ -1,0 +1,77 @@
+"""What no calendar may contain, checked where every calendar is built, whoever builds it.
+
+A ``Calendar`` refuses, on construction: a dose above the protocol's cap for that drug, a drug the
+protocol does not name, lenalidomide by any route but mouth, and a lenalidomide dose that no whole
+capsules make. The first and last can be permitted by name (``allow=``) for design work on
+hypothetical doses; nothing else can. The CLI and the library share this one check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Literal, get_args
+
+from .doses import format_dose
+from .drugs import is_lenalidomide, normalise_drug
+from .errors import CapsuleError, ScheduleError
+
+if TYPE_CHECKING:
+    from .calendar import DoseDay
+    from .protocol import Protocol
+
+__all__ = ["PERMISSIONS", "Permission", "check_rows"]
+
+Permission = Literal["above-cap", "no-capsule-makes-dose"]
+PERMISSIONS: tuple[str, ...] = get_args(Permission)
+
+
+def check_rows(protocol: Protocol, rows: Iterable[DoseDay], allow: frozenset[Permission]) -> None:
+    """Raise ``ScheduleError`` (``CapsuleError`` for capsules) on the first row no calendar may hold."""
+    unknown = set(allow) - set(PERMISSIONS)
+    if unknown:
+        raise ScheduleError(f"unknown permission {sorted(unknown)[0]!r}; known: {', '.join(PERMISSIONS)}")
+    caps = _caps(protocol)
+    for row in rows:
+        drug = normalise_drug(row.drug)
+        cap = caps.get(drug)
+        if cap is None:
+            raise ScheduleError(f"{row.drug!r} on {row.date.isoformat()} is not a drug of {protocol.id}")
+        if row.dose > cap and "above-cap" not in allow:
+            raise ScheduleError(
+                f"{drug} {format_dose(row.dose)} {row.unit} on {row.date.isoformat()} is above the protocol's cap "
+                f"{format_dose(cap)} {row.unit}; refusing (permission 'above-cap' allows it for design work)"
+            )
+        if is_lenalidomide(drug):
+            if row.route != "oral":
+                raise ScheduleError(
+                    f"lenalidomide on {row.date.isoformat()} has route {row.route!r}: it exists only as oral capsules"
+                )
+            if "no-capsule-makes-dose" not in allow:
+                problem = _unmakeable(row.dose_mg)
+                if problem is not None:
+                    where = f"{row.phase} cycle {row.cycle} day {row.cycle_day}" if row.cycle is not None else (
+                        f"lead-in day {row.cycle_day}"
+                    )
+                    raise CapsuleError(f"{problem} (first on {row.date.isoformat()}, {where})", dose_mg=row.dose_mg)
+
+
+def _caps(protocol: Protocol) -> dict[str, Decimal]:
+    caps: dict[str, Decimal] = {}
+    for regimen in protocol.regimens:
+        drug = normalise_drug(regimen.drug)
+        caps[drug] = max(caps.get(drug, regimen.max_dose), regimen.max_dose)
+    return caps
+
+
+@cache
+def _unmakeable(dose_mg: Decimal) -> str | None:
+    """Why no whole capsules make ``dose_mg`` (None when some do; several capsules are counted elsewhere)."""
+    from .capsules import choose_capsules
+
+    try:
+        choose_capsules(dose_mg, allow_multiple=True)
+    except CapsuleError as exc:
+        return str(exc)
+    return None
