@@ -118,6 +118,11 @@ def cycle_label(calendar: Calendar, window: CycleWindow, day: date) -> str:
     return f"{prefix}cycle {window.cycle} · day {cycle_day}"
 
 
+def lead_in_label(calendar: Calendar, day: date) -> str:
+    """'lead-in · day −3': the days before cycle 1 day 1 count back from −1 (there is no day 0)."""
+    return f"lead-in · day −{(calendar.start - day).days}"
+
+
 def month_title(year: int, month: int) -> str:
     return f"{MONTH_NAMES[month - 1]} {year}"
 

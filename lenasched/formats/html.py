@@ -20,8 +20,8 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-from ..calendar import Calendar, CycleWindow, DoseDay
-from ..dayspec import format_days
+from ..calendar import Calendar, DoseDay
+from ..dayspec import format_days, format_lead_in_days
 from ..describe import DISCLAIMER
 from ..doses import format_dose, format_unit
 from ..protocol import Reference
@@ -33,6 +33,7 @@ from .daytext import (
     drug_title,
     is_clinic,
     is_prophylaxis,
+    lead_in_label,
     long_date,
     month_title,
 )
@@ -166,7 +167,7 @@ def calendar_page(
     for check in ordered:
         by_date.setdefault(check.date, []).append(check_text(check))
     check_days = {k: tuple(v) for k, v in by_date.items()}
-    first = min([calendar.start, *check_days])
+    first = min([calendar.first_date, *check_days])
     last = max([calendar.end, *check_days])
     months = tuple(_months(calendar, items, check_days, first, last))
     all_items = [item for day_items in items.values() for item in day_items]
@@ -284,6 +285,17 @@ def _cell(
 ) -> Cell:
     window = calendar.window_of(day)
     tasks = checks.get(day, ())
+    if window is None and calendar.lead_in is not None and day in calendar.lead_in:
+        given = items.get(day, ())
+        return Cell(
+            kind="dose" if given else "rest",
+            iso=day.isoformat(),
+            number=day.day,
+            long_date=long_date(day),
+            label=lead_in_label(calendar, day),
+            items=given,
+            checks=tasks,
+        )
     if window is None and calendar.start <= day <= calendar.end:  # a gap left by a delayed cycle
         return Cell(
             kind="rest",
@@ -312,6 +324,15 @@ def _cell(
 
 
 def _cycle_rows(calendar: Calendar) -> Iterator[CycleRow]:
+    lead = calendar.lead_in
+    if lead is not None:
+        yield CycleRow(
+            number="",
+            name="lead-in (before cycle 1)",
+            first=long_date(lead.start),
+            last=long_date(lead.end),
+            what=tuple(_drug_in_window(calendar, calendar.between(lead.start, lead.end))),
+        )
     for window in calendar.windows:
         rows = calendar.between(window.start, window.end)
         yield CycleRow(
@@ -321,11 +342,11 @@ def _cycle_rows(calendar: Calendar) -> Iterator[CycleRow]:
             else f"cycle {window.cycle}",
             first=long_date(window.start),
             last=long_date(window.end),
-            what=tuple(_drug_in_window(calendar, window, rows)),
+            what=tuple(_drug_in_window(calendar, rows)),
         )
 
 
-def _drug_in_window(calendar: Calendar, window: CycleWindow, rows: tuple[DoseDay, ...]) -> Iterator[str]:
+def _drug_in_window(calendar: Calendar, rows: tuple[DoseDay, ...]) -> Iterator[str]:
     for drug in calendar.drugs:
         mine = [r for r in rows if r.drug == drug]
         if not mine:
@@ -335,9 +356,10 @@ def _drug_in_window(calendar: Calendar, window: CycleWindow, rows: tuple[DoseDay
             if not levels or levels[-1] != r.dose:
                 levels.append(r.dose)
         doses = " → ".join(format_dose(x) for x in levels) + f" {format_unit(mine[0].unit)}"
-        days = tuple((r.date - window.start).days + 1 for r in mine)
+        days = tuple(r.cycle_day for r in mine)
         count = f"{len(days)} day" + ("" if len(days) == 1 else "s")
-        yield f"{drug_title(mine[0])} {doses} on {count} (day{'' if len(days) == 1 else 's'} {format_days(days)})"
+        listed = format_lead_in_days(days).replace("-", "−") if days[0] < 0 else format_days(days)
+        yield f"{drug_title(mine[0])} {doses} on {count} (day{'' if len(days) == 1 else 's'} {listed})"
 
 
 @cache

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..calendar import Calendar, CycleWindow
+from ..calendar import Calendar, CycleWindow, DoseDay
 from ..describe import DISCLAIMER
 from ..doses import format_dose, format_unit
 
@@ -45,6 +45,14 @@ def _cell(cal: Calendar, day: date, labels: dict[str, str], window: CycleWindow 
     if window is not None and day == window.start:
         text.append(f" C{window.index}", style="cyan")
     given = cal.on(day)
+    if window is None and cal.lead_in is not None and day in cal.lead_in:
+        text.stylize("bold")
+        text.append(f" d−{(cal.start - day).days}", style="cyan")
+        if not given:
+            text.append("\nrest", style="dim italic")
+        for dose in given:
+            text.append(_dose_text(dose, labels))
+        return text
     if window is None:
         if cal.start <= day <= cal.end:  # a gap left by a delayed cycle
             text.append("\ndelayed", style="dim italic")
@@ -53,11 +61,14 @@ def _cell(cal: Calendar, day: date, labels: dict[str, str], window: CycleWindow 
         text.append("\nrest", style="dim italic")
         return text
     for dose in given:
-        if dose.drug == PRIMARY:
-            text.append(f"\n{format_dose(dose.dose)} mg", style="bold green")
-        else:
-            text.append(f"\n{labels[dose.drug]} {format_dose(dose.dose_mg)}", style="magenta")
+        text.append(_dose_text(dose, labels))
     return text
+
+
+def _dose_text(dose: DoseDay, labels: dict[str, str]) -> Text:
+    if dose.drug == PRIMARY:
+        return Text(f"\n{format_dose(dose.dose)} mg", style="bold green")
+    return Text(f"\n{labels[dose.drug]} {format_dose(dose.dose_mg)}", style="magenta")
 
 
 def _month_table(cal: Calendar, year: int, month: int, labels: dict[str, str]) -> Table:
@@ -80,8 +91,14 @@ def _summary(cal: Calendar, labels: dict[str, str]) -> Table:
     for name in ("cycle", "phase", "start", "end", "L days", "daily dose(s)", "total"):
         right = name in ("cycle", "L days", "total")
         table.add_column(name, justify="right" if right else "left", no_wrap=name in ("start", "end", "cycle"))
-    for window in cal.windows:
-        rows = cal.between(window.start, window.end)
+    spans: list[tuple[str, str, date, date, bool]] = []
+    if cal.lead_in is not None:
+        spans.append(
+            ("lead-in", f"days −{(cal.start - cal.lead_in.start).days}..−1", cal.lead_in.start, cal.lead_in.end, True)
+        )
+    spans.extend((str(w.index), f"{w.phase} {w.cycle}", w.start, w.end, w.complete) for w in cal.windows)
+    for index, phase, first, last, complete in spans:
+        rows = cal.between(first, last)
         doses: list[str] = []
         totals: list[str] = []
         dosing_days = 0
@@ -98,12 +115,12 @@ def _summary(cal: Calendar, labels: dict[str, str]) -> Table:
             unit = format_unit(mine[0].unit)
             doses.append(f"{labels[drug]} " + " → ".join(format_dose(x) for x in levels) + f" {unit}")
             totals.append(f"{labels[drug]} {format_dose(sum((r.dose_mg for r in mine), Decimal(0)))} mg")
-        label = f"{window.index}" + ("" if window.complete else " (part)")
+        label = index + ("" if complete else " (part)")
         table.add_row(
             label,
-            f"{window.phase} {window.cycle}",
-            window.start.isoformat(),
-            window.end.isoformat(),
+            phase,
+            first.isoformat(),
+            last.isoformat(),
             str(dosing_days),
             "\n".join(doses) or "—",
             "\n".join(totals) or "—",
@@ -126,7 +143,7 @@ def render_calendar(cal: Calendar) -> Group:
         Text("Each day: lenalidomide dose in mg; 'rest' = no drug that day" + (f"; {legend}" if legend else ""))
     )
     last = cal.windows[-1].end if cal.windows else cal.start
-    for year, month in _months(cal.start, last):
+    for year, month in _months(cal.first_date, last):
         parts.append(_month_table(cal, year, month, labels))
     parts.append(_summary(cal, labels))
     for drug in cal.drugs:

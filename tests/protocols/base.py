@@ -33,14 +33,19 @@ class ProtocolCase:
         return lenasched.expand(self.protocol, START, cycles=self.cycles, patient=PATIENT)
 
     # helpers -----------------------------------------------------------------------------------
+    @staticmethod
+    def date_of(study_day: int) -> date:
+        """The date of ``study_day``: day 1 is START, day -1 the day before (there is no day 0)."""
+        assert study_day != 0, "there is no study day 0"
+        return START + timedelta(days=study_day - 1 if study_day > 0 else study_day)
+
     def dose(self, drug: str, study_day: int) -> Decimal | None:
         """Prescribed dose of ``drug`` on ``study_day`` (None = not given that day)."""
-        when = START + timedelta(days=study_day - 1)
-        found = [d for d in self.calendar.on(when) if d.drug == drug]
+        found = [d for d in self.calendar.on(self.date_of(study_day)) if d.drug == drug]
         return found[0].dose if found else None
 
     def dose_mg(self, drug: str, study_day: int) -> Decimal | None:
-        when = START + timedelta(days=study_day - 1)
+        when = self.date_of(study_day)
         found = [d for d in self.calendar.on(when) if d.drug == drug]
         return found[0].dose_mg if found else None
 
@@ -64,7 +69,13 @@ class ProtocolCase:
 
     def test_no_dose_outside_its_window_and_never_above_the_cap(self) -> None:
         by_phase = {p.name: p for p in self.protocol.phases}
+        lead = self.protocol.lead_in
         for day in self.calendar:
+            if day.cycle is None:  # a lead-in day: before START, numbered -N..-1, on one of its listed days
+                assert lead is not None and day.phase == "lead-in" and day.date < START
+                assert day.study_day == day.cycle_day == (day.date - START).days
+                assert any(r.drug == day.drug and day.cycle_day in r.days.value for r in lead.drugs)
+                continue
             phase = by_phase[day.phase]
             regimens = [r for r in phase.drugs if r.drug == day.drug]
             assert any(r.repeat is not None or day.cycle_day in r.days_in(day.cycle) for r in regimens), (

@@ -1,4 +1,5 @@
-"""badoux-2013-lr against Badoux et al., J Clin Oncol 2013 (abstract), the NCT00759603 record and the review's [22]."""
+"""badoux-2013-lr against Badoux et al., J Clin Oncol 2013 (abstract), its ASH 2009 interim abstract 206, the
+NCT00759603 record and the review's [22]."""
 
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ class TestBadoux2013Lr(ProtocolCase):
         assert all(not w.rest_days for w in self.calendar.windows[1:])
 
     def test_rituximab_weekly_in_cycle_1(self) -> None:
-        """Abstract: "Rituximab (375 mg/m(2) intravenously) was administered weekly during cycle one" (days assumed)."""
+        """ASH 2009: "All pts received rituximab (375 mg/m2) intravenously on days 1, 8, 15 and 22 of cycle 1"."""
         assert self.study_days("rituximab", cycle=1) == [1, 8, 15, 22]
         assert self.dose("rituximab", 1) == Decimal(375)
         assert self.dose_mg("rituximab", 1) == Decimal("712.5")
@@ -43,3 +44,12 @@ class TestBadoux2013Lr(ProtocolCase):
         assert self.protocol.total_cycles == 12
         assert [w.length_days for w in self.calendar.windows] == [28] * 12
         assert self.dose("lenalidomide", 336) == Decimal(10)
+
+    def test_allopurinol_300_mg_during_the_first_two_weeks(self) -> None:
+        """ASH 2009: "During the first two weeks of therapy, allopurinol at the dose of 300 mg daily was prescribed
+        as prophylaxis for tumor lysis" (read as days 1-14 of cycle 1)."""
+        assert self.study_days("allopurinol") == list(range(1, 15))
+        assert self.dose_mg("allopurinol", 1) == Decimal(300)
+        assert self.dose("allopurinol", 14) == Decimal(300)
+        assert self.dose("allopurinol", 15) is None
+        assert self.study_days("allopurinol", cycle=2) == []
