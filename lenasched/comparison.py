@@ -286,10 +286,12 @@ def summarize(
     protocol = calendar.protocol
     inside = [d for d in calendar.days if d.study_day <= horizon_days]
     mine = [d for d in inside if d.drug == drug]
-    regimens = [r for p in protocol.phases for r in p.drugs if r.drug == drug]
+    regimens = [r for r in protocol.regimens if r.drug == drug]
     cap = max((r.max_dose for r in regimens), default=None)
     units = sorted({r.unit for r in regimens})
     last_day = min(horizon_days, (calendar.end - calendar.start).days + 1) if calendar.windows else 0
+    if calendar.lead_in is not None:  # lead-in days (-N..-1) are part of the exposure and of the span
+        last_day += (calendar.start - calendar.lead_in.start).days
     dosing_dates = {d.date for d in mine}
     total = sum((d.dose_mg for d in mine), Decimal(0))
     intensity = (total * 7 / last_day).quantize(_CENTS, ROUND_HALF_UP) if last_day else Decimal(0)
