@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .drugs import normalise_drug
 from .patient import Patient
@@ -23,12 +24,13 @@ if TYPE_CHECKING:
 __all__ = ["Calendar", "CycleWindow", "DoseDay", "LeadInWindow", "Modification"]
 
 
-@dataclass(frozen=True, slots=True)
-class DoseDay:
+class DoseDay(NamedTuple):
     """One drug given on one date. ``dose``/``unit`` are as prescribed; ``dose_mg`` is what is given.
 
     ``study_day`` counts from the start date (cycle 1 day 1 = day 1); lead-in days are -N..-1 (there
-    is no day 0), with ``cycle`` None and ``cycle_day`` the same negative number.
+    is no day 0), with ``cycle`` None and ``cycle_day`` the same negative number. An immutable named
+    tuple: a long calendar builds thousands of them, and a tuple is built several times faster than a
+    frozen dataclass. ``row._replace(dose=...)`` gives a changed copy.
     """
 
     date: date
@@ -106,14 +108,17 @@ class Calendar:
     cycles: int | None = None
     until: date | None = None
     allow: frozenset[Permission] = frozenset()
-    _by_date: dict[date, tuple[DoseDay, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_rows(self.protocol, self.days, frozenset(self.allow))
+
+    @cached_property
+    def _by_date(self) -> dict[date, tuple[DoseDay, ...]]:
+        """Rows by date, built on the first ``on()`` (most outputs only iterate)."""
         index: dict[date, list[DoseDay]] = {}
         for day in self.days:
             index.setdefault(day.date, []).append(day)
-        object.__setattr__(self, "_by_date", {k: tuple(v) for k, v in index.items()})
+        return {k: tuple(v) for k, v in index.items()}
 
     def __iter__(self) -> Iterator[DoseDay]:
         return iter(self.days)

@@ -6,11 +6,14 @@ instead of comparing strings, so ``"Lenalidomide"`` or ``"lenalidomide "`` canno
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["LENALIDOMIDE", "is_lenalidomide", "normalise_drug"]
 
 LENALIDOMIDE = "lenalidomide"
 
 
+@lru_cache(maxsize=1024)
 def normalise_drug(name: str) -> str:
     """Lower case, single spaces, no surrounding whitespace: the one form drug names are compared in.
 

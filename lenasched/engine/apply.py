@@ -54,6 +54,8 @@ class RenalChangeRecord:
 
 def modifiers_for(drug: str, events: PatientEvents) -> list[Modifier]:
     """The events that concern ``drug``, as modifiers in fold order (date, then resumes first)."""
+    if not events.events:
+        return []
     dated = sorted(events.dated(), key=lambda e: e.date)
     out: list[Modifier] = []
     open_hold: Hold | None = None
@@ -87,48 +89,98 @@ def apply_plan(
     renal: RenalCeiling | None,
     trail: Trail,
 ) -> tuple[list[DoseDay], list[RenalChangeRecord]]:
-    """Every given dose as a row, sorted by date then protocol drug order; changes go to ``trail``."""
-    rows: list[DoseDay] = []
+    """Every given dose as a row, in calendar order (date, then protocol drug order); changes go to ``trail``."""
     renal_changes: list[RenalChangeRecord] = []
+    given: list[list[DoseDay | None]] = [[None] * len(c.doses) for c in plan.courses]
     by_drug: dict[str, list[Course]] = {}
     for course in plan.courses:
         by_drug.setdefault(course.drug, []).append(course)
     for drug, courses in by_drug.items():
-        drug_rows = _fold_drug(plan, drug, courses, events, shifts, delay_notes, until, factors, trail)
+        modifiers = modifiers_for(drug, events)
+        if not modifiers and (renal is None or drug != renal.drug):
+            for course in courses:
+                _as_planned(plan, course, shifts, delay_notes, until, factors.get(course.key), given[course.key])
+            continue
+        placed = _fold_drug(plan, drug, courses, modifiers, shifts, delay_notes, until, factors, trail)
         if renal is not None and drug == renal.drug:
-            drug_rows = _renal(drug_rows, renal, renal_changes, trail)
-        rows.extend(drug_rows)
-    order = {name: i for i, name in enumerate(plan.protocol.drugs)}
-    rows.sort(key=lambda r: (r.date, order[r.drug]))
-    return rows, renal_changes
+            placed = _renal(placed, renal, renal_changes, trail)
+        for key, i, row in placed:
+            given[key][i] = row
+    rows = [given[key][i] for key, i in plan.order]
+    return [row for row in rows if row is not None], renal_changes
+
+
+def _as_planned(
+    plan: Plan,
+    course: Course,
+    shifts: Sequence[int],
+    delay_notes: Sequence[str],
+    until: date | None,
+    factor: Decimal | None,
+    out: list[DoseDay | None],
+) -> None:
+    """A course no modifier touches: its planned doses, moved only by delays (the hot path of ``expand``)."""
+    start, ladder, regimen = plan.start, course.ladder, course.regimen
+    phase, drug, unit, route, role = course.phase, course.drug, regimen.unit, regimen.route, regimen.role
+    mg = [dose if factor is None else (dose * factor).quantize(_MG_PLACES, ROUND_HALF_UP) for dose in ladder]
+    template = course.template
+    if not any(shifts):  # no delay: every row is the plan's, up to ``until``
+        if until is not None:
+            last = (until - start).days
+            template = template[: bisect_right([p.offset for p in course.doses], last)]
+        out[: len(template)] = [
+            DoseDay(start + delta, day, phase, cycle, cycle_day, drug, ladder[i], unit, route, mg[i], role, "")
+            for delta, day, cycle, cycle_day, _, i in template
+        ]
+        return
+    for n, (delta, _, cycle, cycle_day, slot, i) in enumerate(template):
+        shift = shifts[slot] if slot >= 0 else 0
+        when = start + delta + timedelta(days=shift)
+        if until is not None and when > until:
+            break
+        offset = (when - start).days
+        out[n] = DoseDay(
+            when,
+            offset + 1 if offset >= 0 else offset,
+            phase,
+            cycle,
+            cycle_day,
+            drug,
+            ladder[i],
+            unit,
+            route,
+            mg[i],
+            role,
+            delay_notes[slot] if shift else "",
+        )
 
 
 def _fold_drug(
     plan: Plan,
     drug: str,
     courses: list[Course],
-    events: PatientEvents,
+    modifiers: list[Modifier],
     shifts: Sequence[int],
     delay_notes: Sequence[str],
     until: date | None,
     factors: dict[int, Decimal | None],
     trail: Trail,
-) -> list[DoseDay]:
+) -> list[tuple[int, int, DoseDay]]:
+    """One drug's doses in date order, with its modifiers folded in: (course key, dose index, row)."""
     start = plan.start
-    doses: list[tuple[date, Course, Planned]] = []
+    doses: list[tuple[date, Course, int, Planned]] = []
     for course in courses:
-        for planned in course.doses:
+        for i, planned in enumerate(course.doses):
             shift = shifts[planned.slot] if planned.slot >= 0 else 0
             when = start + timedelta(days=planned.offset + shift)
             if until is not None and when > until:
                 continue
-            doses.append((when, course, planned))
+            doses.append((when, course, i, planned))
     doses.sort(key=lambda d: d[0])
-    modifiers = modifiers_for(drug, events)
     state = DrugState(drug)
-    rows: list[DoseDay] = []
+    rows: list[tuple[int, int, DoseDay]] = []
     m = 0
-    for when, course, planned in doses:
+    for when, course, i, planned in doses:
         while m < len(modifiers) and modifiers[m].date <= when:
             modifiers[m].apply(state, trail)
             m += 1
@@ -157,22 +209,21 @@ def _fold_drug(
             notes.append(state.reason)
         offset = (when - start).days
         regimen = course.regimen
-        rows.append(
-            DoseDay(
-                when,
-                offset + 1 if offset >= 0 else offset,
-                course.phase,
-                plan.slots[planned.slot].cycle if planned.slot >= 0 else None,
-                planned.cycle_day,
-                drug,
-                dose,
-                regimen.unit,
-                regimen.route,
-                dose_mg,
-                regimen.role,
-                "; ".join(notes),
-            )
+        row = DoseDay(
+            when,
+            offset + 1 if offset >= 0 else offset,
+            course.phase,
+            plan.slots[planned.slot].cycle if planned.slot >= 0 else None,
+            planned.cycle_day,
+            drug,
+            dose,
+            regimen.unit,
+            regimen.route,
+            dose_mg,
+            regimen.role,
+            "; ".join(notes),
         )
+        rows.append((course.key, i, row))
     while m < len(modifiers):  # events after the last planned dose still take effect and are recorded
         modifiers[m].apply(state, trail)
         m += 1
@@ -275,16 +326,14 @@ def _account(state: DrugState, drug: str, trail: Trail) -> None:
 
 
 def _renal(
-    rows: list[DoseDay], rule: RenalCeiling, changes: list[RenalChangeRecord], trail: Trail
-) -> list[DoseDay]:
+    placed: list[tuple[int, int, DoseDay]], rule: RenalCeiling, changes: list[RenalChangeRecord], trail: Trail
+) -> list[tuple[int, int, DoseDay]]:
     """Lower every dose above the band's ceiling; drop a dose closer than the band's interval to the last kept one."""
-    from dataclasses import replace
-
     from ..errors import ScheduleError
 
-    kept: list[DoseDay] = []
+    kept: list[tuple[int, int, DoseDay]] = []
     last: date | None = None
-    for row in rows:
+    for key, i, row in placed:
         if row.unit != "mg":
             raise ScheduleError(f"{row.drug} on {row.date} is dosed in {row.unit}; the renal table is in mg")
         if last is not None and (row.date - last).days < rule.interval_days:
@@ -294,9 +343,8 @@ def _renal(
         if row.dose_mg > rule.ceiling:
             changes.append(RenalChangeRecord(row, rule.ceiling, rule.why_cap))
             note = rule.why_cap if not row.modified_by else f"{row.modified_by}; {rule.why_cap}"
-            kept.append(replace(row, dose=rule.ceiling, dose_mg=rule.ceiling, modified_by=note))
-        else:
-            kept.append(row)
+            row = row._replace(dose=rule.ceiling, dose_mg=rule.ceiling, modified_by=note)
+        kept.append((key, i, row))
     lowered_n = sum(1 for c in changes if c.after_mg is not None)
     dropped_n = len(changes) - lowered_n
     if changes:

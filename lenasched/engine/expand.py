@@ -177,13 +177,17 @@ def _renal_rule(
 def _windows(
     slots: Sequence[Slot], shifts: Sequence[int], start: date, rows: Sequence[DoseDay], until: date | None
 ) -> tuple[CycleWindow, ...]:
-    given = {r.date for r in rows if r.cycle is not None}
+    given = {r.study_day - 1 for r in rows if r.cycle is not None}  # offsets from the start with a dose
     out = []
     for slot in slots:
-        first = start + timedelta(days=slot.offset + shifts[slot.index - 1])
+        first_offset = slot.offset + shifts[slot.index - 1]
+        first = start + timedelta(days=first_offset)
         last = first + timedelta(days=slot.length - 1)
         end = min(last, until) if until is not None else last
-        span = [first + timedelta(days=i) for i in range((end - first).days + 1)]
+        on: list[date] = []
+        rest: list[date] = []
+        for k in range((end - first).days + 1):
+            (on if first_offset + k in given else rest).append(first + timedelta(days=k))
         out.append(
             CycleWindow(
                 phase=slot.phase.name,
@@ -192,8 +196,8 @@ def _windows(
                 start=first,
                 end=end,
                 length_days=slot.length,
-                on_days=tuple(d for d in span if d in given),
-                rest_days=tuple(d for d in span if d not in given),
+                on_days=tuple(on),
+                rest_days=tuple(rest),
                 complete=end == last,
             )
         )

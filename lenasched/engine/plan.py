@@ -14,6 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
@@ -63,6 +64,19 @@ class Course:
     steps: tuple[int, ...]  # ladder index of each escalation step (one entry without escalation)
     change_days: tuple[int, ...]  # ``every_days``: course day from which each step applies; else empty
     doses: tuple[Planned, ...]
+    cycles: dict[int, int | None]  # slot index -> cycle number in its phase (-1, the lead-in: None)
+
+    @cached_property
+    def template(self) -> tuple[tuple[timedelta, int, int | None, int, int, int], ...]:
+        """Per planned dose: (offset as a timedelta, study day, cycle, cycle day, slot, ladder index).
+
+        Precomputed once per plan, so building rows is only arithmetic on dates (the hot path).
+        """
+        out = []
+        for p in self.doses:
+            study_day = p.offset + 1 if p.offset >= 0 else p.offset
+            out.append((timedelta(days=p.offset), study_day, self.cycles[p.slot], p.cycle_day, p.slot, p.index))
+        return tuple(out)
 
     @property
     def escalates(self) -> bool:
@@ -90,18 +104,40 @@ class Plan:
     slots: tuple[Slot, ...]
     courses: tuple[Course, ...]
     lead_in_days: int  # length of the lead-in (0 without one)
+    order: tuple[tuple[int, int], ...]  # (course key, dose index) of every planned dose, in calendar order
 
     def date_of(self, offset: int) -> date:
         return self.start + timedelta(days=offset)
+
+
+_CACHE: dict[tuple[int, int | None, int | None, date | None], tuple[Protocol, Plan]] = {}
+_CACHE_SIZE = 64
 
 
 def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, until: date | None = None) -> Plan:
     """The plan of ``protocol`` from ``start`` (cycle 1 day 1), for ``cycles`` treatment cycles or up to ``until``.
 
     With ``until`` the plan holds every cycle that starts on or before it; delays applied later can
-    only push cycles out, never bring more in.
+    only push cycles out, never bring more in. A plan is in treatment-time offsets, so it does not
+    depend on the start date (unless a schedule steps by calendar months): plans are kept and reused.
     """
     horizon = None if until is None else (until - start).days
+    months = any(r.repeat is not None and r.repeat.every_months is not None for p in protocol.phases for r in p.drugs)
+    key = (id(protocol), cycles, horizon, start if months else None)
+    kept = _CACHE.get(key)
+    if kept is not None and kept[0] is protocol:
+        plan = kept[1]
+        if plan.start != start:
+            plan = Plan(protocol, start, plan.slots, plan.courses, plan.lead_in_days, plan.order)
+        return plan
+    plan = _make_plan(protocol, start, cycles, horizon)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (protocol, plan)
+    return plan
+
+
+def _make_plan(protocol: Protocol, start: date, cycles: int | None, horizon: int | None) -> Plan:
     slots = _lay_out(protocol, cycles, horizon)
     courses: list[Course] = []
     if protocol.lead_in is not None:
@@ -112,7 +148,12 @@ def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, unt
         for regimen in phase.drugs:
             courses.append(_course(len(courses), regimen, phase, phase_slots, slots, horizon, start))
     lead_days = protocol.lead_in.length_days if protocol.lead_in is not None else 0
-    return Plan(protocol, start, tuple(slots), tuple(courses), lead_days)
+    rank = {name: i for i, name in enumerate(protocol.drugs)}
+    order = sorted(
+        ((c.key, i) for c in courses for i in range(len(c.doses))),
+        key=lambda k: (courses[k[0]].doses[k[1]].offset, rank[courses[k[0]].drug], k[0]),
+    )
+    return Plan(protocol, start, tuple(slots), tuple(courses), lead_days, tuple(order))
 
 
 def _lay_out(protocol: Protocol, cycles: int | None, horizon: int | None) -> list[Slot]:
@@ -153,7 +194,7 @@ def _lead_in_course(key: int, lead: LeadInRegimen) -> Course:
         Planned(offset=day, slot=-1, cycle_day=day, course_day=day - days[0] + 1, due=0, step=0, index=0)
         for day in days
     )
-    return Course(key, lead.drug, lead, "lead-in", (lead.dose.value,), (0,), (), doses)
+    return Course(key, lead.drug, lead, "lead-in", (lead.dose.value,), (0,), (), doses, {-1: None})
 
 
 def _course(
@@ -183,8 +224,9 @@ def _course(
     change_days: tuple[int, ...] = ()
     if isinstance(timing, EveryDays):
         change_days = tuple(timing.first_step_day + k * timing.every for k in range(len(steps) - 1))
+    cycles: dict[int, int | None] = {i: s.cycle for i, s in phase_slots}
     if not placed:
-        return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, ())
+        return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, (), cycles)
     first_offset = placed[0][2]
     own_cycles = {cycle: n for n, cycle in enumerate(sorted({slots[i].cycle for i, _, _ in placed}), start=1)}
     if regimen.repeat is not None:
@@ -201,7 +243,7 @@ def _course(
         step = climb(due, step)  # from -1: the course always starts at its start dose
         index = steps[step] if escalation is not None else (firsts[nth] if nth < len(firsts) else steps[0])
         doses.append(Planned(offset, slot_index, day, course_day, due, step, index))
-    return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, tuple(doses))
+    return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, tuple(doses), cycles)
 
 
 def _own_cycle(regimen: DrugRegimen, cycle: int) -> int:
