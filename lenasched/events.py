@@ -19,15 +19,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .drugs import LENALIDOMIDE, normalise_drug
 
 __all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", "Stop"]
 
-PRIMARY = "lenalidomide"
+PRIMARY = LENALIDOMIDE
 
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @field_validator("drug", mode="before", check_fields=False)
+    @classmethod
+    def _drug_name(cls, value: Any) -> Any:
+        """'Lenalidomide ' names the same drug as 'lenalidomide' (one normal form, lenasched.drugs)."""
+        return normalise_drug(value) if isinstance(value, str) else value
 
 
 class Hold(_Event):
