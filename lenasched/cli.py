@@ -152,6 +152,17 @@ def _patient(args: argparse.Namespace) -> Any:
         raise UsageError(f"patient {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
+def resolve_protocol(name: str) -> Any:
+    """``registry.resolve`` for a name typed on the command line; a former id also gets a note on stderr."""
+    from .registry import alias_note, resolve
+
+    protocol = resolve(name)
+    note = alias_note(name)
+    if note is not None:
+        print(f"note: {note}", file=sys.stderr)
+    return protocol
+
+
 def horizon_of(protocol: Any, args: argparse.Namespace, verb: str) -> tuple[int | None, date | None]:
     """``--cycles``/``--until`` as given; an open-ended protocol without them gets a default, announced."""
     cycles, until = args.cycles, args.until
@@ -207,20 +218,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from .describe import describe_protocol
-    from .registry import resolve
 
-    sys.stdout.write(describe_protocol(resolve(args.protocol)))
+    sys.stdout.write(describe_protocol(resolve_protocol(args.protocol)))
     return 0
 
 
 def _cmd_calendar(args: argparse.Namespace) -> int:
     from .engine import expand
-    from .registry import resolve
 
     if args.format != "ics" and (args.reminder is not None or args.tz is not None):
         raise UsageError("--reminder and --tz apply to --format ics only")
     _check_export_arguments(args)
-    protocol = resolve(args.protocol)
+    protocol = resolve_protocol(args.protocol)
     cycles, until = horizon_of(protocol, args, "showing")
     from .commands._events import events_from_args
 
@@ -351,7 +360,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from .loader import load_protocol_or_addon
     from .protocol import Protocol
-    from .registry import resolve
     from .sourced import iter_sourced
 
     names: list[str] = []
@@ -361,7 +369,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for name in names:
         try:
-            model = load_protocol_or_addon(name) if Path(name).is_file() else resolve(name)
+            model = load_protocol_or_addon(name) if Path(name).is_file() else resolve_protocol(name)
         except LenaschedError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1

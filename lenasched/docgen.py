@@ -44,7 +44,7 @@ from .protocol import (
     Reference,
     Repeat,
 )
-from .registry import bundled_ids, get_protocol
+from .registry import ALIAS_REASONS, ALIASES, bundled_ids, get_protocol
 from .schema import schema_json
 from .sourced import Sourced, iter_sourced
 
@@ -876,6 +876,7 @@ def catalogue_page(protocols: Sequence[Protocol] | None = None) -> str:
         "is an assumption rather than a quotation, and the outcomes the trial reported. See "
         "[the protocol format](format.md) for what the fields mean.",
         "",
+        *_former_ids(protocols),
         f'!!! warning "Clinical use"\n    {DISCLAIMER}',
         "",
         "| id | setting | source | assumptions |",
@@ -890,6 +891,24 @@ def catalogue_page(protocols: Sequence[Protocol] | None = None) -> str:
     for protocol in protocols:
         lines += _protocol_section(protocol)
     return _finish(lines)
+
+
+def _former_ids(protocols: Sequence[Protocol]) -> list[str]:
+    """The catalogue's paragraph on renamed protocols whose former id still works (``registry.ALIASES``)."""
+    shown = {p.id for p in protocols}
+    renamed = [
+        f"`{old}` is now [{new}](#{new})" + (f" ({_md(ALIAS_REASONS[old])})" if old in ALIAS_REASONS else "")
+        for old, new in sorted(ALIASES.items())
+        if new in shown
+    ]
+    if not renamed:
+        return []
+    return [
+        "Former ids still work as aliases (the command line notes the current id on stderr): "
+        + "; ".join(renamed)
+        + ".",
+        "",
+    ]
 
 
 def _finish(lines: list[str]) -> str:

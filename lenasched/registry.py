@@ -2,6 +2,11 @@
 
 Installed wheels carry them as ``lenasched/protocols``; a source checkout reads the top-level
 ``protocols/`` folder. File name and ``id`` always agree (a test checks it).
+
+A renamed protocol keeps answering to its former id through :data:`ALIASES`: ``get_protocol``,
+``protocol_path`` and ``resolve`` accept it and return the protocol under its current id, while
+``bundled_ids`` lists current ids only. The command line says once, on stderr, that an id is a
+former one (:func:`alias_note`).
 """
 
 from __future__ import annotations
@@ -15,18 +20,63 @@ from .loader import load_protocol
 from .paths import protocols_dir
 from .protocol import Protocol
 
-__all__ = ["bundled_ids", "get_protocol", "protocol_path", "protocols_dir", "resolve"]
+__all__ = [
+    "ALIASES",
+    "ALIAS_REASONS",
+    "alias_note",
+    "bundled_ids",
+    "current_id",
+    "get_protocol",
+    "protocol_path",
+    "protocols_dir",
+    "resolve",
+]
+
+ALIASES: dict[str, str] = {
+    "badoux-2011-lo": "badoux-2010-lo",  # renamed in lenasched 0.2
+}
+"""Former protocol ids: old id -> current id.
+
+Add an entry when a bundled protocol is renamed, with its reason in ``ALIAS_REASONS``. An alias is never
+itself a bundled id and always names one (``tests/test_aliases.py`` checks both).
+"""
+
+ALIAS_REASONS: dict[str, str] = {
+    "badoux-2011-lo": "the Badoux report the review cites as [24] is an ASH 2010 abstract",
+}
+"""Why each alias was renamed, as :func:`alias_note` and the catalogue say it."""
+
+
+def current_id(protocol_id: str) -> str:
+    """The current id of a protocol id: an alias maps to its new id, anything else is returned unchanged."""
+    return ALIASES.get(protocol_id, protocol_id)
+
+
+def alias_note(name: str | Path) -> str | None:
+    """For a former id, one line saying so (for the command line to show on stderr); otherwise ``None``.
+
+    >>> print(alias_note("badoux-2011-lo"))
+    'badoux-2011-lo' is the former id of 'badoux-2010-lo' (renamed: ...)
+    >>> alias_note("badoux-2010-lo") is None
+    True
+    """
+    text = str(name)
+    if text not in ALIASES or _names_a_file(text):
+        return None
+    reason = ALIAS_REASONS.get(text)
+    return f"{text!r} is the former id of {ALIASES[text]!r}" + (f" (renamed: {reason})" if reason else "")
 
 
 def bundled_ids() -> tuple[str, ...]:
-    """Ids of every bundled protocol, sorted."""
+    """Ids of every bundled protocol, sorted (current ids only, no aliases)."""
     return tuple(sorted(p.stem for p in protocols_dir().glob("*.yaml")))
 
 
 def protocol_path(protocol_id: str) -> Path:
-    """Path of a bundled protocol; unknown ids raise with the close matches."""
-    path = protocols_dir() / f"{protocol_id}.yaml"
-    if not path.is_file() or protocol_id != protocol_id.strip() or "/" in protocol_id:
+    """Path of a bundled protocol (by id or former id); unknown ids raise with the close matches."""
+    name = current_id(protocol_id)
+    path = protocols_dir() / f"{name}.yaml"
+    if not path.is_file() or name != name.strip() or "/" in name:
         known = bundled_ids()
         close = difflib.get_close_matches(protocol_id, known, n=3, cutoff=0.5)
         if not close:
@@ -35,15 +85,23 @@ def protocol_path(protocol_id: str) -> Path:
     return path
 
 
-@cache
 def get_protocol(protocol_id: str) -> Protocol:
-    """A bundled protocol by id (parsed once per process)."""
+    """A bundled protocol by id or former id (parsed once per process); its ``id`` is the current one."""
+    return _bundled(current_id(protocol_id))
+
+
+@cache
+def _bundled(protocol_id: str) -> Protocol:
     return load_protocol(protocol_path(protocol_id))
 
 
+def _names_a_file(text: str) -> bool:
+    return text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file()
+
+
 def resolve(name: str | Path) -> Protocol:
-    """A protocol from a bundled id or a path to a YAML file."""
+    """A protocol from a bundled id (or former id) or a path to a YAML file."""
     text = str(name)
-    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
+    if _names_a_file(text):
         return load_protocol(text)
     return get_protocol(text)

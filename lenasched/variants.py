@@ -52,6 +52,7 @@ from .doses import format_dose
 from .errors import ProtocolError, VariantError
 from .loader import protocol_from_dict
 from .protocol import Protocol
+from .registry import current_id
 from .sourced import Sourced
 
 __all__ = [
@@ -117,6 +118,12 @@ class Override:
         where = self.target + (f"@{self.phase}" if self.phase is not None else "")
         return f"{where}.{self.field}"
 
+    def aims_at(self, protocol_id: str) -> bool:
+        """Whether this override names ``protocol_id``, by that id or by a former id of it (``registry.ALIASES``)."""
+        if self.protocol_id is None:
+            return False
+        return protocol_id in (self.protocol_id, current_id(self.protocol_id))
+
 
 def parse_override(text: str) -> Override:
     """Parse ``[ID:]TARGET[@PHASE].FIELD=VALUE``; syntax errors raise :class:`VariantError`."""
@@ -145,7 +152,7 @@ def overrides_for(protocol: Protocol, overrides: Iterable[Override], *, only_one
     """The overrides aimed at ``protocol``; ones without an id apply when ``only_one`` protocol is in play."""
     out = []
     for override in overrides:
-        if override.protocol_id == protocol.id or (override.protocol_id is None and only_one):
+        if override.aims_at(protocol.id) or (override.protocol_id is None and only_one):
             out.append(override)
     return out
 
@@ -170,7 +177,7 @@ def apply_overrides(
     data.pop("includes", None)
     changes: list[str] = []
     for override in parsed:
-        if override.protocol_id is not None and override.protocol_id != protocol.id:
+        if override.protocol_id is not None and not override.aims_at(protocol.id):
             raise VariantError(override.text, f"aimed at {override.protocol_id!r}, not at {protocol.id!r}")
         changes += _apply(protocol, data, override)
     variant_id = new_id or f"{protocol.id}-variant"

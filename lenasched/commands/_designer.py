@@ -73,10 +73,10 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 def protocols_with_variants(names: Sequence[str], overrides: Sequence[str]) -> list[Protocol]:
     """Resolve ``names``; each protocol named by an override gets its variant right after it."""
     from .. import __version__
-    from ..registry import resolve
+    from ..cli import resolve_protocol
     from ..variants import apply_overrides, overrides_for, parse_override
 
-    protocols = [resolve(name) for name in names]
+    protocols = [resolve_protocol(name) for name in names]
     ids = [p.id for p in protocols]
     for i, protocol_id in enumerate(ids):
         if protocol_id in ids[:i]:
@@ -85,7 +85,7 @@ def protocols_with_variants(names: Sequence[str], overrides: Sequence[str]) -> l
     for override in parsed:
         if override.protocol_id is None and len(protocols) > 1:
             raise VariantError(override.text, "several protocols are given: say which one, as ID:drug.field=value")
-        if override.protocol_id is not None and override.protocol_id not in ids:
+        if override.protocol_id is not None and not any(override.aims_at(i) for i in ids):
             raise VariantError(override.text, f"{override.protocol_id!r} is not among the protocols given", choices=ids)
     out: list[Protocol] = []
     for protocol in protocols:

@@ -43,15 +43,14 @@ def lenalidomide_only(protocol: Any, drug: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _emit, horizon_of
+    from ..cli import _emit, horizon_of, resolve_protocol
     from ..dispense import dispense_plan
     from ..engine import expand
     from ..label import load_label
-    from ..registry import resolve
     from ..renal import adjust_for_renal
     from ._pharmacy import renal_function
 
-    protocol = resolve(args.protocol)
+    protocol = resolve_protocol(args.protocol)
     label = load_label()
     cycles, until = horizon_of(protocol, args, "planning")
     others = [d for d in protocol.drugs if d != label.drug]

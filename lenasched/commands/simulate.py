@@ -109,12 +109,12 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..registry import resolve
+    from ..cli import resolve_protocol
     from ..simulation import DEFAULT_EVENT_FIELDS, DEFAULT_HORIZON_DAYS, reported_event_rate, simulate
     from ..variants import apply_overrides
     from ._designer import csv_text, emit_renderable, horizon_days, json_text
 
-    original = resolve(args.protocol)
+    original = resolve_protocol(args.protocol)
     protocol = original
     if args.overrides:
         protocol = apply_overrides(original, args.overrides, version=__version__)

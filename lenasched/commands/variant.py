@@ -28,15 +28,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..cli import _emit
+    from ..cli import _emit, resolve_protocol
     from ..errors import LenaschedError, VariantError
     from ..loader import parse_protocol
-    from ..registry import resolve
     from ..variants import apply_overrides, protocol_to_yaml
 
     if not args.overrides:
         raise VariantError("", "give at least one --set override, e.g. --set lenalidomide.start=5")
-    original = resolve(args.protocol)
+    original = resolve_protocol(args.protocol)
     variant = apply_overrides(original, args.overrides, new_id=args.new_id, version=__version__)
     command = ["lenasched", "variant", args.protocol, *(f"--set={o}" for o in args.overrides)]
     if args.new_id:

@@ -1,4 +1,7 @@
-"""badoux-2011-lo against the review's [24] and the summary of the full paper (Vitale et al., Clin Cancer Res)."""
+"""badoux-2010-lo against the review's [24] and the summary of the full paper (Vitale et al., Clin Cancer Res).
+
+The id was badoux-2011-lo until lenasched 0.2 (still accepted as an alias; see tests/test_aliases.py).
+"""
 
 from decimal import Decimal
 
@@ -9,8 +12,8 @@ def cycle_start(cycle: int) -> int:
     return 1 + 28 * (cycle - 1)
 
 
-class TestBadoux2011Lo(ProtocolCase):
-    protocol_id = "badoux-2011-lo"
+class TestBadoux2010Lo(ProtocolCase):
+    protocol_id = "badoux-2010-lo"
     cycles = 24
 
     def test_lenalidomide_10_mg_daily_from_cycle_1_day_9(self) -> None:
