@@ -90,8 +90,9 @@ def expected(protocol: Protocol, start: date, *, cycles: int | None = None) -> E
     """The rows and cycles ``expand(protocol, start, cycles=cycles)`` must give when nothing happens."""
     spans = _spans(protocol, start, cycles)
     rows: list[Row] = []
-    if protocol.lead_in is not None:
-        for lead in protocol.lead_in.drugs:
+    lead_in = getattr(protocol, "lead_in", None)  # (a protocol model without lead-ins has no such field)
+    if lead_in is not None:
+        for lead in lead_in.drugs:
             for day in lead.days.value:
                 rows.append(Row(start + timedelta(days=day), day, None, None, day, lead.drug, lead.dose.value))
     for phase in protocol.phases:
@@ -144,9 +145,7 @@ def _course(regimen: DrugRegimen, spans: Sequence[Span], start: date) -> list[Ro
             course_day = (when - first_dose).days + 1
             due = _increases_due(regimen, len(levels) - 1, course_day, own_cycle, day)
             level = min(due, level + 1)
-            rows.append(
-                Row(when, (when - start).days + 1, span.phase, span.cycle, day, regimen.drug, levels[level])
-            )
+            rows.append(Row(when, (when - start).days + 1, span.phase, span.cycle, day, regimen.drug, levels[level]))
     return rows
 
 

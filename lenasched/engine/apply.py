@@ -252,10 +252,13 @@ def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, 
                 )
         state.steps[course.key] = step
         index = course.steps[step]
-    if state.pending is not None:
-        resume, hold = state.pending
-        state.pending = None
+    pending, state.pending = state.pending, []
+    for n, (resume, hold) in enumerate(pending):
         reference = state.last_dose if state.last_dose is not None else course.ladder[_cap(state, course, index)]
+        if n and state.ceiling is not None:  # a second reduction before any dose reduces from the first
+            reference = min(reference, state.ceiling)
+        if state.pinned is not None and n:
+            reference = state.pinned
         if resume.dose is not None:
             state.pinned = resume.dose
             state.reason = f"{resume.describe()} after {hold.describe()}"
@@ -277,8 +280,11 @@ def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, 
                     resume.describe(),
                     f"{drug} stopped: no dose level below {format_dose(reference)} {course.regimen.unit}",
                 )
+                for later, _ in pending[n + 1 :]:
+                    trail.note(later.date, drug, later.describe(), f"{drug}: stopped before it; nothing resumed")
                 return None
             state.ceiling = course.ladder[new]
+            state.pinned = None
             state.reason = f"{resume.describe()} after {hold.describe()}"
             trail.note(
                 when,
@@ -314,8 +320,7 @@ def _account(state: DrugState, drug: str, trail: Trail) -> None:
         else:
             effect = f"{drug}: no planned dose fell in the hold; nothing held"
         trail.note(hold.date, drug, hold.describe(), effect)
-    if state.pending is not None:
-        resume, _ = state.pending
+    for resume, _ in state.pending:
         trail.note(resume.date, drug, resume.describe(), f"{drug}: no planned dose after it; nothing to resume")
     if state.stopped is not None and not state.stop_noted:
         stop = state.stopped

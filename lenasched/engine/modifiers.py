@@ -42,7 +42,7 @@ class DrugState:
     phase: str | None = None  # phase of the last administration considered; a new phase resets reductions
     held: Hold | None = None
     held_days: dict[Hold, list[date]] = field(default_factory=dict)
-    pending: tuple[Resume, Hold] | None = None  # a resume applied at the next administration
+    pending: list[tuple[Resume, Hold]] = field(default_factory=list)  # resumes applied, in order, at the next dose
     paused_days: int = 0  # days the day-counted escalation clock is behind (holds resumed at the same level)
     ceiling: Decimal | None = None  # no dose above this for the rest of the phase (a reduction)
     pinned: Decimal | None = None  # the prescriber's dose for the rest of the phase (resume with a dose)
@@ -59,7 +59,7 @@ class DrugState:
             self.ceiling = None
             self.pinned = None
             self.last_dose = None
-            if self.pending is None:
+            if not self.pending:
                 self.reason = ""
         self.phase = phase
 
@@ -102,7 +102,7 @@ class ResumeDrug(Modifier):
         if self.resume.dose is None and self.resume.level == "same":
             state.paused_days += (self.resume.date - self.hold.date).days
             state.reason = f"escalation paused by {self.hold.describe()}"
-        state.pending = (self.resume, self.hold)
+        state.pending.append((self.resume, self.hold))  # a later hold does not undo it: it waits for a dose
 
 
 @dataclass
@@ -126,6 +126,14 @@ class StopDrug(Modifier):
         return self.event.date
 
     def apply(self, state: DrugState, trail: Trail) -> None:
+        if state.stopped is not None:  # already stopped (e.g. a reduction below the lowest level): say so
+            trail.note(
+                self.event.date,
+                state.drug,
+                self.event.describe(),
+                f"{state.drug}: already stopped on {state.stopped.date.isoformat()}; nothing more to stop",
+            )
+            return
         state.stopped = self.event
 
 
