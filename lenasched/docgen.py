@@ -243,7 +243,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "LeadInRegimen": {
         "drug": (None, "drug: allopurinol"),
         "route": ("How it is given: `oral`, `iv` or `sc`. Lenalidomide is always `oral`.", "route: oral"),
-        "role": ("`treatment`, `prophylaxis` or `supportive`.", "role: prophylaxis"),
+        "role": (None, "role: prophylaxis"),
         "unit": ("Unit of the dose: `mg`, `mg/m2` or `mg/kg`.", "unit: mg"),
         "dose": (None, 'dose: {value: 300, source: primary, detail: "allopurinol 300 mg/day"}'),
         "days": (None, 'days: {value: "-3..-1", source: primary, detail: "days -3 - 90"}'),

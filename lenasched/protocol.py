@@ -337,13 +337,33 @@ class Escalation(_Frozen):
         return self.levels[-1]
 
 
-class DrugRegimen(_Frozen):
-    """One drug within a phase: its dose (fixed or escalating), its window in each cycle."""
+class _Given(_Frozen):
+    """What every regimen says about the drug itself: its name (one normal form), route, role and unit."""
 
     drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
     route: Route = "oral"
     role: Role = Field(default="treatment", description="'prophylaxis' and 'supportive' drugs are marked as such.")
     unit: DoseUnit = "mg"
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit_alias(cls, value: Any) -> Any:
+        return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("drug", mode="before")
+    @classmethod
+    def _drug_name(cls, value: Any) -> Any:
+        return normalise_drug(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _route_exists(self) -> _Given:
+        _oral_lenalidomide(self.drug, self.route)
+        return self
+
+
+class DrugRegimen(_Given):
+    """One drug within a phase: its dose (fixed or escalating), its window in each cycle."""
+
     dose: Sourced[PositiveDose] | None = Field(default=None, description="Fixed dose per administration day.")
     first_doses: Sourced[list[PositiveDose]] | None = Field(
         default=None, description="Doses of the first administrations (e.g. [300] then `dose` 1000); needs `dose`."
@@ -369,19 +389,8 @@ class DrugRegimen(_Frozen):
     )
     notes: str | None = None
 
-    @field_validator("unit", mode="before")
-    @classmethod
-    def _unit_alias(cls, value: Any) -> Any:
-        return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
-
-    @field_validator("drug", mode="before")
-    @classmethod
-    def _drug_name(cls, value: Any) -> Any:
-        return normalise_drug(value) if isinstance(value, str) else value
-
     @model_validator(mode="after")
     def _check(self) -> DrugRegimen:
-        _oral_lenalidomide(self.drug, self.route)
         if (self.dose is None) == (self.escalation is None):
             raise FieldProblem(
                 "give exactly one of `dose` (fixed) or `escalation`",
@@ -544,34 +553,15 @@ class Phase(_Frozen):
         return self
 
 
-class LeadInRegimen(_Frozen):
+class LeadInRegimen(_Given):
     """A drug given on the days before cycle 1 day 1 (a lead-in or pre-medication): fixed dose, negative days."""
 
-    drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
-    route: Route = "oral"
-    role: Role = "treatment"
-    unit: DoseUnit = "mg"
     dose: Sourced[PositiveDose] = Field(description="Fixed dose per lead-in day.")
     days: Sourced[LeadInDays] = Field(
         description="Days before cycle 1 day 1, counted -1 (the day before), -2, ...; there is no day 0. "
         "E.g. '-7..-1' or [-3, -2, -1]."
     )
     notes: str | None = None
-
-    @field_validator("unit", mode="before")
-    @classmethod
-    def _unit_alias(cls, value: Any) -> Any:
-        return _UNIT_ALIASES.get(value, value) if isinstance(value, str) else value
-
-    @field_validator("drug", mode="before")
-    @classmethod
-    def _drug_name(cls, value: Any) -> Any:
-        return normalise_drug(value) if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _check(self) -> LeadInRegimen:
-        _oral_lenalidomide(self.drug, self.route)
-        return self
 
     @property
     def max_dose(self) -> Decimal:
