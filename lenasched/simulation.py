@@ -362,6 +362,7 @@ def _run(
     phase_of = np.full(n, -1, dtype=np.int64)  # phase of the last dose given
     hold_until = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     pending = np.zeros(n, dtype=bool)  # a reduction waits for the next dose on or after hold_until
+    resume_phase = np.full(n, -1, dtype=np.int64)  # the phase the resume date falls in
     on = np.ones(n, dtype=bool)
     cumulative = np.zeros(n, dtype=np.int64)
     events = np.zeros(n, dtype=np.int64)
@@ -385,7 +386,9 @@ def _run(
             ceiling[new_phase] = _NO_CEILING  # a reduction belongs to its phase
             last_given[new_phase] = -1
             phase_of[active] = dose.phase
-            apply = active & pending
+            due = active & pending
+            pending[due] = False
+            apply = due & (resume_phase == dose.phase)  # a reduction belongs to the phase it is dated in
             if apply.any():
                 cap_now = np.searchsorted(ladder, ceiling[apply], "right") - 1
                 planned_now = ladder[capped(dose.index, cap_now, np.minimum)]
@@ -395,7 +398,6 @@ def _run(
                 rows = np.flatnonzero(apply)
                 on[rows[stop]] = False
                 ceiling[rows[~stop]] = ladder[below[~stop]]
-                pending[apply] = False
                 active &= on
             level = capped(dose.index, np.searchsorted(ladder, ceiling, "right") - 1, np.minimum)
             given = np.where(active, ladder[np.maximum(level, 0)], 0)
@@ -413,6 +415,7 @@ def _run(
                 continue
             if event.any():
                 hold_until[event] = dose.day + 1 + recovery_days
+                resume_phase[event] = plan.phase_on(dose.day + 1 + recovery_days)
                 pending[event] = True
                 events += event
                 had_event |= event
@@ -472,6 +475,16 @@ class _Plan:
     total_mg: Decimal
     lead_days: int
     horizon_days: int
+    phase_starts: tuple[tuple[int, int], ...]  # (first 0-based day, phase index) of each cycle, in order
+
+    def phase_on(self, day: int) -> int:
+        """The phase index of 0-based study day ``day`` (-1: the lead-in), as the engine's ``phase_at``."""
+        found = -1
+        for first, phase in self.phase_starts:
+            if first > day:
+                break
+            found = phase
+        return found
 
 
 def _plan(
@@ -558,6 +571,7 @@ def _plan(
         total_mg=sum(planned_mg.values(), Decimal(0)),
         lead_days=plan.lead_in_days,
         horizon_days=days,
+        phase_starts=tuple((s.offset, phases[s.phase.name]) for s in plan.slots),
     )
 
 

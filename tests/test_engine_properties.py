@@ -9,9 +9,14 @@ the same function serves the hypothesis tests and the meta-tests at the bottom, 
 known way of getting it wrong to a correct calendar and assert the check reports it:
 
 1. never escalating;                      2. escalating one cycle late;
-3. forgetting a stop when a later phase begins;
+3. forgetting a stop when a later phase begins (an explicit stop, or a reduction below the floor);
 4. anchoring a late-starting drug's steps on its phase's cycle 1 (skipping its start dose);
-5. giving a dose on a held day;           6. exceeding the renal ceiling.
+5. giving a dose on a held day;           6. exceeding the renal ceiling;
+
+and a few more (a level skipped, a freeze ignored, a delay ignored, a lead-in with a day 0, silent
+changes, a lost audit entry, a reduction or an escalation pause leaking into the next phase).
+Further meta-tests use ``hypothesis.find`` to show the generators do produce cases that tell each
+broken engine from a correct one, so the hypothesis properties would see it too.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import pytest
@@ -53,7 +58,10 @@ class Case:
 
     spec: dict[str, Any]
     start: date
-    protocol: Protocol = field(repr=False, compare=False)
+
+    @cached_property
+    def protocol(self) -> Protocol:
+        return protocol_from_dict(self.spec)
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,11 @@ PHASE_NAMES = (["treatment"], ["induction", "maintenance"], ["induction", "conso
 
 
 @st.composite
-def protocol_cases(draw: st.DrawFn, *, open_ended: bool = False, lead_in: bool | None = None) -> Case:
+def protocol_cases(
+    draw: st.DrawFn, *, open_ended: bool = False, lead_in: bool | None = None, min_phases: int = 1
+) -> Case:
     """One to three phases, each with its own lenalidomide regimen; optionally a lead-in before cycle 1."""
-    names = draw(st.sampled_from(PHASE_NAMES))
+    names = draw(st.sampled_from([names for names in PHASE_NAMES if len(names) >= min_phases]))
     phases = []
     for i, name in enumerate(names):
         length = draw(st.integers(7, 35))
@@ -151,7 +161,9 @@ def protocol_cases(draw: st.DrawFn, *, open_ended: bool = False, lead_in: bool |
         lead = {"drugs": [{"drug": "allopurinol", "role": "prophylaxis", "dose": 300, "days": days}]}
     spec = build(phases, lead)
     start = draw(st.dates(date(2000, 1, 1), date(2090, 1, 1)))
-    return Case(spec, start, protocol_from_dict(spec))
+    case = Case(spec, start)
+    assert case.protocol  # validated while generating: an invalid spec is a generator bug
+    return case
 
 
 @st.composite
@@ -170,8 +182,13 @@ def event_cases(draw: st.DrawFn, *, delays_only: bool = False) -> EventCase:
 
     items: list[dict[str, Any]] = []
     latest = -1  # offset of the latest dated event so far: a stop must come after all of them
+    # phase changes are where engines go wrong: half the time the first hold starts just before one
+    changes = [(b.start - case.start).days for a, b in itertools.pairwise(spans) if a.phase != b.phase]
     if not delays_only:
-        cursor = draw(st.integers(0, last))
+        if changes and draw(st.booleans()):
+            cursor = max(0, draw(st.sampled_from(changes)) - draw(st.integers(0, 21)))
+        else:
+            cursor = draw(st.integers(0, last))
         for _ in range(draw(st.integers(0, 2))):
             items.append({"hold": on(cursor), "reason": "neutropenia", "grade": 3})
             latest = cursor
@@ -192,7 +209,25 @@ def event_cases(draw: st.DrawFn, *, delays_only: bool = False) -> EventCase:
     if len(spans) > 1 and (delays_only or draw(st.booleans())):
         for cycle in sorted(draw(st.sets(st.integers(2, len(spans)), min_size=1, max_size=2))):
             items.append({"delay": {"cycle": cycle, "days": draw(st.integers(1, 14))}})
-    return EventCase(case.spec, case.start, case.protocol, tuple(items))
+    return EventCase(case.spec, case.start, tuple(items))
+
+
+@st.composite
+def resumed_before_a_phase(draw: st.DrawFn) -> EventCase:
+    """A hold that ends (same level or one lower) before a later phase begins, and perhaps a delay."""
+    case = draw(protocol_cases(min_phases=2))
+    spans = expected(case.protocol, case.start).spans
+    begins = [(b.start - case.start).days for a, b in itertools.pairwise(spans) if a.phase != b.phase]
+    boundary = draw(st.sampled_from(begins))
+    hold = draw(st.integers(0, boundary - 1))
+    resume = draw(st.integers(hold + 1, boundary))
+    items: list[dict[str, Any]] = [
+        {"hold": (case.start + timedelta(hold)).isoformat()},
+        {"resume": (case.start + timedelta(resume)).isoformat(), "level": draw(st.sampled_from(["same", "lower"]))},
+    ]
+    if draw(st.booleans()):
+        items.append({"delay": {"cycle": draw(st.integers(2, len(spans))), "days": draw(st.integers(1, 14))}})
+    return EventCase(case.spec, case.start, tuple(items))
 
 
 # ---- checks: each returns one message per violation ----------------------------------------------
@@ -333,29 +368,80 @@ def check_lower_resume(protocol: Protocol, calendar: Calendar, events: PatientEv
     """After ``resume: lower``, nothing above the next lower level of the ladder for the rest of that phase.
 
     "That phase" is the one whose cycle the resume date falls in. The level reduced from is the last
-    dose given in it before the resume, or its start dose when the hold took all of them; with no
-    lower level the drug stops (so nothing more in that phase). Later phases: next check.
+    dose given in it before the resume, or its start dose when the hold took all of them. With no
+    lower level the drug stops and, like any stop, that carries into later phases; the later phases
+    are checked only when the phase still had a dose to give after the resume (otherwise the
+    reduction has nothing to act on, and ``check_phase_starts_at_its_own_dose`` has the last word).
     """
     problems = []
     for _, resume in _holds(events):
         if resume is None or resume.level != "lower" or resume.dose is not None:
             continue
-        phase_name = _phase_at(protocol, calendar, resume.date)
-        phase = next(p for p in protocol.phases if p.name == phase_name)
-        regimen = next((r for r in phase.drugs if r.drug == resume.drug), None)
-        if regimen is None:
+        phase_name, reference, lower = _reduction(protocol, calendar, resume)
+        drug_rows = [d for d in calendar.days if d.drug == resume.drug and d.date >= resume.date]
+        if lower:
+            problems += [
+                f"{_where(row)} is above {max(lower)}, the level below {reference}, after {resume.describe()}"
+                for row in drug_rows
+                if row.phase == phase_name and row.dose > max(lower)
+            ]
             continue
-        drug_rows = [d for d in calendar.days if d.drug == resume.drug and d.phase == phase_name]
-        before = [d for d in drug_rows if d.date < resume.date]
-        reference = before[-1].dose if before else course_levels(regimen)[0]
-        lower = [level for level in ladder(regimen) if level < reference]
-        for row in (d for d in drug_rows if d.date >= resume.date):
-            if not lower:
-                problems.append(f"{_where(row)} is given, but no level is below {reference}: the drug stopped")
-            elif row.dose > max(lower):
-                problems.append(
-                    f"{_where(row)} is above {max(lower)}, the level below {reference}, after {resume.describe()}"
-                )
+        stopped_here = _planned_after(protocol, calendar, events, resume, phase_name)
+        problems += [
+            f"{_where(row)} is given, but no level is below {reference}: the drug stopped in {phase_name}"
+            for row in drug_rows
+            if row.phase == phase_name or stopped_here
+        ]
+    return _report(problems)
+
+
+def _reduction(protocol: Protocol, calendar: Calendar, resume: Resume) -> tuple[str, Decimal, list[Decimal]]:
+    """The phase a ``resume: lower`` falls in, the dose it reduces from, and the ladder's levels below that."""
+    phase_name = _phase_at(protocol, calendar, resume.date)
+    phase = next(p for p in protocol.phases if p.name == phase_name)
+    regimen = next(r for r in phase.drugs if r.drug == resume.drug)
+    before = [d for d in calendar.days if d.drug == resume.drug and d.phase == phase_name and d.date < resume.date]
+    reference = before[-1].dose if before else course_levels(regimen)[0]
+    return phase_name, reference, [level for level in ladder(regimen) if level < reference]
+
+
+def _planned_after(protocol: Protocol, calendar: Calendar, events: PatientEvents, resume: Resume, phase: str) -> bool:
+    """Whether the phase had a dose of the drug to give on or after the resume (outside any hold)."""
+    rows, _ = delayed_plan(protocol, calendar.start, events)
+    holds = [(h.date, u.date if u else date.max) for h, u in _holds(events) if h.drug == resume.drug]
+    return any(
+        r.drug == resume.drug and r.phase == phase and r.date >= resume.date
+        and not any(a <= r.date < b for a, b in holds)
+        for r in rows
+    )  # fmt: skip
+
+
+def check_later_phases_as_planned(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> list[str]:
+    """A phase that begins after every hold has ended is exactly as planned (delays aside).
+
+    docs/pharmacists.md: "A reduction belongs to the phase it happened in: a later phase starts at
+    its own planned dose, unless the hold runs into it"; and a same-level hold pauses the day-counted
+    escalation of the course it interrupted, not of a course that had not begun. Asserted when the
+    events are holds that were all resumed, and delays; not after a reduction below the lowest level
+    (that stops the drug, see ``check_lower_resume``).
+    """
+    if any(isinstance(e, (Stop, NoEscalation)) for e in events.events):
+        return []
+    holds = _holds(events)
+    if any(resume is None or resume.dose is not None for _, resume in holds):
+        return []
+    if any(not _reduction(protocol, calendar, resume)[2] for _, resume in holds if resume and resume.level == "lower"):
+        return []
+    ended = max((resume.date for _, resume in holds if resume), default=None)
+    plan, _ = delayed_plan(protocol, calendar.start, events)
+    problems = []
+    for phase in protocol.phases:
+        begins = next((w.start for w in calendar.windows if w.phase == phase.name), None)
+        if begins is None or ended is None or ended > begins:
+            continue
+        want = [r for r in plan if r.phase == phase.name and r.cycle is not None]
+        got = [d for d in calendar.days if d.phase == phase.name and d.cycle is not None]
+        problems += [f"{phase.name} (after the last resume on {ended}): {p}" for p in _compare(want, got)]
     return _report(problems)
 
 
@@ -425,20 +511,30 @@ def check_audit_trail(protocol: Protocol, calendar: Calendar, events: PatientEve
     ]
 
 
+def delayed_plan(protocol: Protocol, start: date, events: PatientEvents) -> tuple[list[Row], list[Span]]:
+    """The oracle's plan with the delays applied: each cycle moves by the delays of it and earlier cycles."""
+    plan = expected(protocol, start)
+    delays = events.delays()
+    shift = {(s.phase, s.cycle): sum(d for c, d in delays.items() if c <= i) for i, s in enumerate(plan.spans, 1)}
+
+    def move(row: Row) -> Row:
+        by = shift[(row.phase, row.cycle)] if row.cycle is not None else 0
+        return dataclasses.replace(row, date=row.date + timedelta(by), study_day=row.study_day + by)
+
+    spans = [
+        dataclasses.replace(s, start=s.start + timedelta(by), end=s.end + timedelta(by))
+        for s in plan.spans
+        for by in [shift[(s.phase, s.cycle)]]
+    ]
+    return [move(r) for r in plan.rows], spans
+
+
 def check_delays_shift_rows(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> list[str]:
     """Delays alone move a cycle and every later one, doses and all: escalation runs on treatment time."""
     assert all(isinstance(e, Delay) for e in events.events)
-    plan = expected(protocol, calendar.start)
-    delays = events.delays()
-    shift = {(s.phase, s.cycle): sum(d for c, d in delays.items() if c <= i) for i, s in enumerate(plan.spans, 1)}
-    moved = [
-        r if r.cycle is None else dataclasses.replace(
-            r, date=r.date + timedelta(shift[(r.phase, r.cycle)]), study_day=r.study_day + shift[(r.phase, r.cycle)]
-        )
-        for r in plan.rows
-    ]  # fmt: skip
-    problems = _compare(moved, calendar.days)
-    want = [(s.start + timedelta(shift[(s.phase, s.cycle)]), s.phase, s.cycle) for s in plan.spans]
+    rows, spans = delayed_plan(protocol, calendar.start, events)
+    problems = _compare(rows, calendar.days)
+    want = [(s.start, s.phase, s.cycle) for s in spans]
     got = [(w.start, w.phase, w.cycle) for w in calendar.windows]
     if want != got:
         problems.append(f"windows start {got}, expected {want}")
@@ -468,6 +564,7 @@ EVENT_CHECKS: tuple[Check, ...] = (
     check_holds,
     check_lower_resume,
     check_phase_starts_at_its_own_dose,
+    check_later_phases_as_planned,
     check_stop_is_final,
     check_no_escalation,
     check_changes_explained,
@@ -529,6 +626,16 @@ def test_events_do_what_they_say(case: EventCase) -> None:
     events = case.events
     cal = expand(case.protocol, case.start, events=events)
     assert failures(EVENT_CHECKS, case.protocol, cal, events) == []
+
+
+@settings(max_examples=80)
+@given(resumed_before_a_phase())
+def test_a_phase_that_begins_after_the_resume_is_as_planned(case: EventCase) -> None:
+    """Reductions and escalation pauses stay in the phase they happened in."""
+    events = case.events
+    cal = expand(case.protocol, case.start, events=events)
+    checks = (check_later_phases_as_planned, check_phase_starts_at_its_own_dose, check_changes_explained)
+    assert failures(checks, case.protocol, cal, events) == []
 
 
 @settings(max_examples=50)
@@ -613,6 +720,33 @@ def test_a_stop_in_induction_is_not_undone_by_maintenance() -> None:
     cal = expand(two_phases(), START, events=events)
     assert cal.days[-1].date < START + timedelta(days=35)
     assert check_stop_is_final(two_phases(), cal, events) == []
+
+
+def test_a_failed_reduction_stops_the_drug_in_later_phases_too() -> None:
+    """Induction 10 mg has no lower level, so ``resume: lower`` stops lenalidomide; maintenance does not restart it."""
+    s = floor_scenario()
+    cal = expand(s.protocol, START, events=s.events)
+    assert [d.date for d in cal.days] == [d.date for d in s.calendar.days]
+    assert check_lower_resume(s.protocol, cal, s.events) == []
+
+
+def test_a_hold_resumed_in_induction_leaves_maintenance_escalation_alone() -> None:
+    """Held induction days 3-5, resumed at the same level: maintenance still steps up on its own days 8 and 15."""
+    s = pause_scenario()
+    cal = expand(s.protocol, START, events=s.events)
+    maintenance = [
+        str(d.dose) for d in cal.days if d.phase == "maintenance" and d.cycle == 1 and d.cycle_day in (7, 8, 15)
+    ]
+    assert maintenance == ["5", "10", "15"]
+    assert check_later_phases_as_planned(s.protocol, cal, s.events) == []
+
+
+def test_a_reduction_after_the_last_induction_dose_does_not_reach_maintenance() -> None:
+    """Resumed one level lower on induction day 15, after its last dose: maintenance starts at its own 5 mg."""
+    s = reduction_scenario()
+    cal = expand(s.protocol, START, events=s.events)
+    assert next(d.dose for d in cal.days if d.phase == "maintenance") == Decimal(5)
+    assert check_phase_starts_at_its_own_dose(s.protocol, cal, s.events) == []
 
 
 # ---- meta-tests: each broken engine, as a change to a correct calendar, is reported ---------------------
@@ -752,6 +886,23 @@ def forgets_the_stop(protocol: Protocol, calendar: Calendar, events: PatientEven
     )
 
 
+def restarts_after_a_failed_reduction(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> Calendar:
+    """(3) A reduction below the lowest level stops the drug in its phase, but the next phase restarts it."""
+    order = [p.name for p in protocol.phases]
+    extra: list[Row] = []
+    for _, resume in _holds(events):
+        if resume is not None and resume.level == "lower":
+            stopped_in = order.index(_phase_at(protocol, calendar, resume.date))
+            extra += [
+                r
+                for r in _planned_rows(protocol, calendar)
+                if r.cycle is not None and r.date >= resume.date and order.index(r.phase) > stopped_in  # type: ignore[arg-type]
+            ]
+    return dataclasses.replace(
+        calendar_of(protocol, calendar.start, [*calendar.days, *extra]), windows=calendar.windows
+    )
+
+
 def gives_dose_on_held_day(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> Calendar:
     """(5) The first planned dose inside each hold is given anyway."""
     have = {(d.date, d.drug) for d in calendar.days}
@@ -808,6 +959,39 @@ def counts_a_day_0(protocol: Protocol, calendar: Calendar, events: PatientEvents
     """Lead-in rows one day late, as if the day before cycle 1 day 1 were day 0."""
     rows = tuple(changed(d, date=d.date + timedelta(1)) if d.cycle is None else d for d in calendar.days)
     return dataclasses.replace(calendar, days=rows)
+
+
+def _later_phases(protocol: Protocol, calendar: Calendar, after: date) -> set[str]:
+    return {
+        p.name for p in protocol.phases if any(w.phase == p.name and w.start >= after for w in calendar.windows)
+    } - {w.phase for w in calendar.windows if w.start < after}
+
+
+def carries_the_pause_into_the_next_phase(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> Calendar:
+    """A same-level hold in one phase also holds back the day-counted escalation of the next one."""
+    pause = sum((r.date - h.date).days for h, r in _holds(events) if r is not None and r.level == "same")
+    later = _later_phases(protocol, calendar, max(r.date for _, r in _holds(events) if r is not None))
+    planned = [r for r in _planned_rows(protocol, calendar) if r.phase in later]
+
+    def held_back(row: DoseDay) -> Decimal:
+        course = [r for r in planned if r.phase == row.phase]
+        earlier = [r for r in course if r.date <= row.date - timedelta(pause)]
+        return earlier[-1].dose if earlier else course[0].dose
+
+    return with_doses(calendar, lambda d: held_back(d) if d.phase in later else d.dose)
+
+
+def reduces_the_next_phase(protocol: Protocol, calendar: Calendar, events: PatientEvents) -> Calendar:
+    """A reduction made after the last dose of its phase lands on the next phase instead."""
+    later = _later_phases(protocol, calendar, max(r.date for _, r in _holds(events) if r is not None))
+    regimens = {p.name: r for p in protocol.phases for r in p.drugs if r.drug == LENA}
+
+    def reduced(row: DoseDay) -> Decimal:
+        regimen = regimens[row.phase]
+        below = [level for level in ladder(regimen) if level < course_levels(regimen)[0]]
+        return min(row.dose, max(below)) if below else row.dose
+
+    return with_doses(calendar, lambda d: reduced(d) if d.phase in later else d.dose, "reduced")
 
 
 @dataclass(frozen=True)
@@ -877,6 +1061,32 @@ def stop_scenario() -> Scenario:
     return Scenario(two_phases(), events, calendar_of(two_phases(), START, rows, plan.spans, _audit(events)))
 
 
+@cache
+def floor_then_maintenance() -> Protocol:
+    """Induction 10 mg with no level below it, then maintenance 5 mg."""
+    induction = {"drug": LENA, "dose": 10, "days": "1-21"}
+    maintenance = {"drug": LENA, "dose": 5, "days": "1-21"}
+    return protocol_from_dict(
+        build(
+            [
+                {"name": "induction", "cycle_length_days": 28, "cycles": 2, "drugs": [induction]},
+                {"name": "maintenance", "cycle_length_days": 28, "cycles": 2, "drugs": [maintenance]},
+            ]
+        )
+    )
+
+
+def floor_scenario() -> Scenario:
+    """Held on induction days 10-19, resumed one level lower on day 20: there is none, so nothing more, ever."""
+    hold, resume = START + timedelta(days=9), START + timedelta(days=19)
+    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level="lower")])
+    plan = expected(floor_then_maintenance(), START)
+    rows = [r for r in plan.rows if r.date < hold]
+    return Scenario(
+        floor_then_maintenance(), events, calendar_of(floor_then_maintenance(), START, rows, plan.spans, _audit(events))
+    )
+
+
 def hold_scenario(level: str) -> Scenario:
     """Held on days 10-19 of induction cycle 1; resumed on day 20 at the same level or one level lower."""
     hold, resume = START + timedelta(days=9), START + timedelta(days=19)
@@ -931,6 +1141,40 @@ def renal_scenario(protocol: Protocol | None = None, start: date = START) -> Sce
     return Scenario(protocol, NO_EVENTS, dataclasses.replace(cal, modifications=(entry,)))
 
 
+@cache
+def short_induction_then_escalation() -> Protocol:
+    """Induction 10 mg on days 1-7 of one cycle, then maintenance 5 -> 10 -> 15 mg every 7 days of its own course."""
+    induction = {"drug": LENA, "dose": 10, "days": "1-7", "dose_levels": [10, 5]}
+    escalation = {"sequence": [5, 10, 15], "every_days": 7}
+    maintenance = {"drug": LENA, "days": "1-21", "escalation": escalation, "dose_levels": [15, 10, 5, 2.5]}
+    return protocol_from_dict(
+        build(
+            [
+                {"name": "induction", "cycle_length_days": 28, "cycles": 1, "drugs": [induction]},
+                {"name": "maintenance", "cycle_length_days": 28, "cycles": 2, "drugs": [maintenance]},
+            ]
+        )
+    )
+
+
+def _held_in_induction(level: str, resume_day: int) -> Scenario:
+    """Held from induction day 3 to ``resume_day``; induction has nothing after day 7; maintenance as planned."""
+    hold, resume = START + timedelta(days=2), START + timedelta(days=resume_day - 1)
+    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level=level)])  # type: ignore[arg-type]
+    protocol = short_induction_then_escalation()
+    plan = expected(protocol, START)
+    rows = [r for r in plan.rows if not hold <= r.date < resume]
+    return Scenario(protocol, events, calendar_of(protocol, START, rows, plan.spans, _audit(events)))
+
+
+def pause_scenario() -> Scenario:
+    return _held_in_induction("same", 6)
+
+
+def reduction_scenario() -> Scenario:
+    return _held_in_induction("lower", 15)
+
+
 BROKEN: list[tuple[str, Callable[[], Scenario], Mutant, Check]] = [
     ("1 never escalates", lambda: planned_scenario(escalating()), never_escalates, check_matches_oracle),
     (
@@ -940,6 +1184,7 @@ BROKEN: list[tuple[str, Callable[[], Scenario], Mutant, Check]] = [
         check_matches_oracle,
     ),
     ("3 forgets the stop", stop_scenario, forgets_the_stop, check_stop_is_final),
+    ("3 forgets a stop from a failed reduction", floor_scenario, restarts_after_a_failed_reduction, check_lower_resume),
     (
         "4 skips the start dose",
         lambda: planned_scenario(late_start()),
@@ -961,6 +1206,19 @@ BROKEN: list[tuple[str, Callable[[], Scenario], Mutant, Check]] = [
     ("changes rows silently", lambda: hold_scenario("lower"), explains_nothing, check_changes_explained),
     ("loses an audit entry", stop_scenario, loses_the_audit_trail, check_audit_trail),
     ("ignores a delay", delay_scenario, ignores_delays, check_delays_shift_rows),
+    (
+        "pause leaks into the next phase",
+        pause_scenario,
+        carries_the_pause_into_the_next_phase,
+        check_later_phases_as_planned,
+    ),
+    ("reduction leaks into the next phase", reduction_scenario, reduces_the_next_phase, check_later_phases_as_planned),
+    (
+        "reduction leaks into the next phase",
+        reduction_scenario,
+        reduces_the_next_phase,
+        check_phase_starts_at_its_own_dose,
+    ),
     ("counts a day 0", lambda: planned_scenario(with_lead_in()), counts_a_day_0, check_lead_in),
 ]
 
@@ -978,7 +1236,8 @@ def test_each_broken_engine_is_reported(scenario: Callable[[], Scenario], mutant
 
 def test_every_event_check_accepts_the_hand_made_calendars() -> None:
     """The event scenarios are right by every check, not only by the one their mutant breaks."""
-    for s in (stop_scenario(), hold_scenario("same"), hold_scenario("lower"), freeze_scenario()):
+    scenarios = (stop_scenario, floor_scenario, pause_scenario, reduction_scenario, freeze_scenario)
+    for s in (*(make() for make in scenarios), hold_scenario("same"), hold_scenario("lower")):
         assert failures(EVENT_CHECKS, s.protocol, s.calendar, s.events) == []
 
 

@@ -157,6 +157,31 @@ def test_the_simulation_contradicts_the_calendar() -> None:
     assert sim[56] == 100_000 and set(sim[64:112]) == {75_000}  # maintenance: 10 mg, held, then 7.5 mg
 
 
+def test_a_reduction_dated_in_a_phase_stays_in_that_phase() -> None:
+    """An event on the last induction dose, resumed one level lower in induction's rest week: induction gives no
+    more doses, so maintenance starts at its own planned 10 mg, in the simulation and in ``expand`` alike."""
+    proto = two_phases()
+    sim = simulated_path(proto, 84, [48], 3)  # induction cycle 2 day 21; resume on day 52 (rest week)
+    assert sim == expanded_path(proto, 84, [48], 3)
+    assert sim[56] == 100_000
+
+
+@settings(max_examples=40)
+@given(data=st.data())
+def test_the_simulated_patient_is_the_expanded_calendar_across_phases(data: st.DataObject) -> None:
+    """The differential test on a two-phase protocol with rest weeks, where resumes fall near phase changes."""
+    proto = two_phases()
+    horizon = 112
+    event_days = data.draw(st.lists(st.integers(30, 70), max_size=3, unique=True).map(sorted))
+    recovery = data.draw(st.integers(1, 14))
+    sim = simulated_path(proto, horizon, event_days, recovery)
+    real: list[int] = []
+    for day in event_days:
+        if sim[day] and not any(r <= day <= r + recovery for r in real):
+            real.append(day)
+    assert sim == expanded_path(proto, horizon, real, recovery)
+
+
 def event_lists(horizon: int) -> st.SearchStrategy[list[int]]:
     return st.lists(st.integers(0, horizon - 1), max_size=4, unique=True).map(sorted)
 

@@ -9,7 +9,7 @@ and every change lands in one audit trail and in the changed row's ``modified_by
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -169,14 +169,17 @@ def _fold_drug(
     """One drug's doses in date order, with its modifiers folded in: (course key, dose index, row)."""
     start = plan.start
     doses: list[tuple[date, Course, int, Planned]] = []
+    firsts: dict[int, date] = {}
     for course in courses:
         for i, planned in enumerate(course.doses):
             shift = shifts[planned.slot] if planned.slot >= 0 else 0
             when = start + timedelta(days=planned.offset + shift)
+            firsts.setdefault(course.key, when)
             if until is not None and when > until:
                 continue
             doses.append((when, course, i, planned))
     doses.sort(key=lambda d: d[0])
+    phase_at = _phase_finder(plan, shifts)
     state = DrugState(drug)
     rows: list[tuple[int, int, DoseDay]] = []
     m = 0
@@ -195,7 +198,7 @@ def _fold_drug(
             state.held_days[state.held].append(when)
             continue
         state.enter_phase(course.phase)
-        index = _dose_index(state, course, planned, when, trail)
+        index = _dose_index(state, course, planned, when, firsts[course.key], phase_at, trail)
         if index is None:
             continue
         dose = course.ladder[index]
@@ -231,13 +234,21 @@ def _fold_drug(
     return rows
 
 
-def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, trail: Trail) -> int | None:
+def _dose_index(
+    state: DrugState,
+    course: Course,
+    planned: Planned,
+    when: date,
+    first: date,
+    phase_at: Callable[[date], str],
+    trail: Trail,
+) -> int | None:
     """The ladder index given at ``planned``, or None when a reduction below the lowest level stops the drug."""
     drug = course.drug
     previous = state.steps.get(course.key, -1)
     index = planned.index
     if course.escalates:
-        due = course.due_on(planned, state.paused_days)
+        due = course.due_on(planned, state.paused_days(first, when) if state.pauses else 0)
         step = climb(due, previous)
         frozen = state.frozen
         if frozen is not None and step > previous:
@@ -254,6 +265,16 @@ def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, 
         index = course.steps[step]
     pending, state.pending = state.pending, []
     for n, (resume, hold) in enumerate(pending):
+        belongs = phase_at(resume.date)
+        if belongs != course.phase and resume.dose is None:
+            # A reduction belongs to the phase it is dated in: that phase gave no dose after it.
+            trail.note(
+                resume.date,
+                drug,
+                resume.describe(),
+                f"{drug}: no {belongs} dose after it; {course.phase} starts at its own planned dose",
+            )
+            continue
         reference = state.last_dose if state.last_dose is not None else course.ladder[_cap(state, course, index)]
         if n and state.ceiling is not None:  # a second reduction before any dose reduces from the first
             reference = min(reference, state.ceiling)
@@ -262,11 +283,13 @@ def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, 
         if resume.dose is not None:
             state.pinned = resume.dose
             state.reason = f"{resume.describe()} after {hold.describe()}"
+            carried = f" (carried into {course.phase}: the prescriber's dose)" if belongs != course.phase else ""
             trail.note(
                 when,
                 drug,
                 resume.describe(),
-                f"{describe_change(drug, reference, resume.dose, course.regimen.unit)}; no further escalation",
+                f"{describe_change(drug, reference, resume.dose, course.regimen.unit)}; no further escalation"
+                + carried,
             )
         elif resume.level == "lower":
             at = bisect_right(course.ladder, reference) - 1
@@ -304,6 +327,20 @@ def _dose_index(state: DrugState, course: Course, planned: Planned, when: date, 
         pinned = course.index_of(state.pinned)
         return pinned if pinned is not None else _cap(state, course, index)
     return _cap(state, course, index)
+
+
+def _phase_finder(plan: Plan, shifts: Sequence[int]) -> Callable[[date], str]:
+    """The phase a date belongs to: lead-in before the start; a delay gap to the cycle before it, since the
+    delayed cycle (and its phase) has not begun."""
+    starts = [plan.start + timedelta(days=s.offset + shifts[k]) for k, s in enumerate(plan.slots)]
+    names = [s.phase.name for s in plan.slots]
+
+    def phase_at(day: date) -> str:
+        if day < plan.start or not names:
+            return "lead-in"
+        return names[bisect_right(starts, day) - 1]  # a delay gap belongs to the cycle before it
+
+    return phase_at
 
 
 def _cap(state: DrugState, course: Course, index: int) -> int:

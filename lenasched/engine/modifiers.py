@@ -43,7 +43,7 @@ class DrugState:
     held: Hold | None = None
     held_days: dict[Hold, list[date]] = field(default_factory=dict)
     pending: list[tuple[Resume, Hold]] = field(default_factory=list)  # resumes applied, in order, at the next dose
-    paused_days: int = 0  # days the day-counted escalation clock is behind (holds resumed at the same level)
+    pauses: list[tuple[date, date]] = field(default_factory=list)  # holds resumed at the same level: [from, to)
     ceiling: Decimal | None = None  # no dose above this for the rest of the phase (a reduction)
     pinned: Decimal | None = None  # the prescriber's dose for the rest of the phase (resume with a dose)
     last_dose: Decimal | None = None  # last dose given in this phase
@@ -52,6 +52,13 @@ class DrugState:
     stop_noted: bool = False
     reason: str = ""  # what constrains the dose now, for ``modified_by``
     steps: dict[int, int] = field(default_factory=dict)  # course key -> escalation step last given
+
+    def paused_days(self, first: date, when: date) -> int:
+        """Held days (resumed at the same level) between a course's first planned dose and ``when``.
+
+        Only those days delay the course's day-counted escalation: a hold in an earlier phase does not.
+        """
+        return sum(max(0, (min(to, when) - max(since, first)).days) for since, to in self.pauses)
 
     def enter_phase(self, phase: str) -> None:
         """A reduction belongs to its phase: the next phase starts at its own planned dose."""
@@ -100,7 +107,7 @@ class ResumeDrug(Modifier):
     def apply(self, state: DrugState, trail: Trail) -> None:
         state.held = None
         if self.resume.dose is None and self.resume.level == "same":
-            state.paused_days += (self.resume.date - self.hold.date).days
+            state.pauses.append((self.hold.date, self.resume.date))
             state.reason = f"escalation paused by {self.hold.describe()}"
         state.pending.append((self.resume, self.hold))  # a later hold does not undo it: it waits for a dose
 
