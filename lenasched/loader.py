@@ -321,6 +321,8 @@ def _to_protocol_error(
     if others:
         message += f" (and {len(others)} more problem(s))"
     line, column = _position(loc, marks)
+    if loc and loc[-1] == "value" and loc not in marks:  # a bare value: the file never wrote `value:`
+        loc = loc[:-1]
     return ProtocolError(message, file=source, line=line, column=column, path=_dotted(loc) or None, hint=hint)
 
 
