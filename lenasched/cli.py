@@ -232,16 +232,19 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     protocol = resolve_protocol(args.protocol)
     cycles, until = horizon_of(protocol, args, "showing")
     from .commands._events import events_from_args
+    from .commands._pharmacy import apply_pharmacy, renal_function
 
-    calendar = expand(
-        protocol, args.start, cycles=cycles, until=until, patient=_patient(args), events=events_from_args(args)
+    calendar = expand(  # the Calendar itself refuses impossible doses (lenasched.safety)
+        protocol,
+        args.start,
+        cycles=cycles,
+        until=until,
+        patient=_patient(args),
+        events=events_from_args(args),
+        renal=renal_function(args),
+        renal_column=args.renal_column,
     )
-    from .commands._pharmacy import apply_pharmacy
-
-    calendar, layer = apply_pharmacy(args, calendar)
-    from .capsules import check_makeable
-
-    check_makeable(calendar)
+    layer = apply_pharmacy(args, calendar)
     if args.format == "html":
         from .formats.html import to_html
 

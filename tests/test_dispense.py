@@ -235,3 +235,25 @@ def test_cli_option_conflicts(tmp_path: Path, capsys: Capture) -> None:
     assert "missing: --weight, --scr" in capsys.readouterr().err
     assert main([*base, "--crcl", "5"]) == 1
     assert "not been studied" in capsys.readouterr().err
+
+
+def test_dispense_takes_the_same_events_as_calendar(tmp_path: Path, capsys: Capture) -> None:
+    """An event naming a companion drug is valid for ``calendar`` and for ``dispense`` alike (it was refused as
+    "not a drug of badoux-2011"): the drug filter keeps lenalidomide's doses and records the others' events."""
+    events = tmp_path / "events.yaml"
+    events.write_text("events:\n  - {kind: stop, date: 2026-12-05, drug: allopurinol}\n", encoding="utf-8")
+    base = ["dispense", "badoux-2011", "--start", "2026-12-01", "--cycles", "2", "--format", "csv"]
+    assert main(base) == 0
+    plain = capsys.readouterr().out
+    assert main([*base, "--events", str(events)]) == 0
+    assert capsys.readouterr().out == plain  # lenalidomide's fills are unchanged
+    assert main(["calendar", "badoux-2011", "--start", "2026-12-01", "--cycles", "2", "--events", str(events)]) == 0
+    cal = expand(
+        lenasched.get_protocol("badoux-2011"),
+        date(2026, 12, 1),
+        cycles=2,
+        events=lenasched.load_events(events),
+        drugs=["lenalidomide"],
+    )
+    assert cal.drugs == ("lenalidomide",)
+    assert [m.effect for m in cal.modifications] == ["allopurinol is not in this calendar (lenalidomide)"]

@@ -192,14 +192,9 @@ class PharmacyLayer:
         return out
 
 
-def apply_pharmacy(args: argparse.Namespace, calendar: Calendar) -> tuple[Calendar, PharmacyLayer]:
-    """The calendar after the renal rule (if asked) and the REMS test dates (if asked)."""
-    renal = renal_function(args)
-    adjustment = None
-    if renal is not None:
-        from ..renal import adjust_for_renal
-
-        calendar, adjustment = adjust_for_renal(calendar, renal, column=args.renal_column)
+def apply_pharmacy(args: argparse.Namespace, calendar: Calendar) -> PharmacyLayer:
+    """What the renal rule did (the engine applied it, ``expand(renal=...)``) and the REMS test dates (if asked)."""
+    adjustment = calendar.renal
     tests: tuple[PregnancyTest, ...] = ()
     thrombo = None
     if getattr(args, "rems", False):
@@ -209,4 +204,4 @@ def apply_pharmacy(args: argparse.Namespace, calendar: Calendar) -> tuple[Calend
         thrombo = thromboprophylaxis_reminder(calendar)
     elif getattr(args, "irregular_cycles", False):
         raise OptionError("--irregular-cycles goes with --rems")
-    return calendar, PharmacyLayer(adjustment, tests, thrombo)
+    return PharmacyLayer(adjustment, tests, thrombo)

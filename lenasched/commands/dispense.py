@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["lenalidomide_only", "register", "run"]
+__all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -33,21 +33,11 @@ def register(sub: Any) -> None:
     add_event_arguments(parser)
 
 
-def lenalidomide_only(protocol: Any, drug: str) -> Any:
-    """The protocol with only ``drug``'s regimens: cycles keep their dates, and companion drugs'
-    body-size doses (which would need a BSA) are not computed for a plan that does not dispense them."""
-    phases = [
-        phase.model_copy(update={"drugs": [r for r in phase.drugs if r.drug == drug]}) for phase in protocol.phases
-    ]
-    return protocol.model_copy(update={"phases": phases})
-
-
 def run(args: argparse.Namespace) -> int:
     from ..cli import _emit, horizon_of, resolve_protocol
     from ..dispense import dispense_plan
     from ..engine import expand
     from ..label import load_label
-    from ..renal import adjust_for_renal
     from ._pharmacy import renal_function
 
     protocol = resolve_protocol(args.protocol)
@@ -56,14 +46,18 @@ def run(args: argparse.Namespace) -> int:
     others = [d for d in protocol.drugs if d != label.drug]
     from ._events import events_from_args
 
-    calendar = expand(
-        lenalidomide_only(protocol, label.drug), args.start, cycles=cycles, until=until, events=events_from_args(args)
+    calendar = expand(  # the drug filter: companions keep their events, not their doses (no BSA needed)
+        protocol,
+        args.start,
+        cycles=cycles,
+        until=until,
+        events=events_from_args(args),
+        renal=renal_function(args),
+        renal_column=args.renal_column,
+        label=label,
+        drugs=[label.drug],
     )
-    renal = renal_function(args)
-    adjustment = None
-    if renal is not None:
-        calendar, adjustment = adjust_for_renal(calendar, renal, column=args.renal_column, label=label)
-    plan = dispense_plan(calendar, allow_multiple=args.allow_multiple_capsules, renal=adjustment, label=label)
+    plan = dispense_plan(calendar, allow_multiple=args.allow_multiple_capsules, renal=calendar.renal, label=label)
     if others:
         from dataclasses import replace
 

@@ -93,7 +93,7 @@ def apply_plan(
     renal_changes: list[RenalChangeRecord] = []
     given: list[list[DoseDay | None]] = [[None] * len(c.doses) for c in plan.courses]
     by_drug: dict[str, list[Course]] = {}
-    for course in plan.courses:
+    for course in plan.live_courses:
         by_drug.setdefault(course.drug, []).append(course)
     for drug, courses in by_drug.items():
         modifiers = modifiers_for(drug, events)

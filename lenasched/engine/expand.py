@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
 from ..doses import format_dose
+from ..drugs import normalise_drug
 from ..errors import ScheduleError
 from ..events import PatientEvents, Resume
 from ..patient import Patient
@@ -44,6 +45,7 @@ def expand(
     renal_column: str = "mm_mcl",
     allow: Collection[Permission] = (),
     label: Label | None = None,
+    drugs: Collection[str] | None = None,
 ) -> Calendar:
     """Expand ``protocol`` from ``start`` (cycle 1 day 1) into a calendar.
 
@@ -53,7 +55,9 @@ def expand(
     renal table as a ceiling) are applied to the plan; every change is in ``modifications`` and in
     the changed rows' ``modified_by``. The calendar refuses a dose above the protocol's cap or a
     lenalidomide dose no capsules make unless ``allow`` names the permission. ``label`` is the
-    product label data the renal rule reads (default: the bundled one).
+    product label data the renal rule reads (default: the bundled one). ``drugs`` keeps only those
+    drugs (e.g. lenalidomide, to dispense it): cycles keep their dates, the other drugs' doses are not
+    computed (so they need no BSA), and events naming them are checked and recorded as not applied.
     """
     if cycles is not None and cycles < 1:
         raise ScheduleError(f"cycles must be at least 1, got {cycles}")
@@ -67,9 +71,11 @@ def expand(
     plan = make_plan(protocol, start, cycles=cycles, until=until)
     _check_events(plan, events)
     trail = Trail()
+    if drugs is not None:
+        plan = _only(plan, drugs, events, trail)
     shifts, notes = _delays(plan, events, trail)
     slots = [s for s, shift in zip(plan.slots, shifts) if until is None or start + timedelta(s.offset + shift) <= until]
-    factors = {c.key: _body_size_factor(c.regimen, patient) for c in plan.courses if c.doses}
+    factors = {c.key: _body_size_factor(c.regimen, patient) for c in plan.live_courses if c.doses}
     rule, adjustment_of = _renal_rule(protocol, renal, renal_column, label)
     rows, changes = apply_plan(plan, events, shifts, notes, until, factors, rule, trail)
     for before, after in itertools.pairwise(rows):
@@ -91,6 +97,28 @@ def expand(
         until=until,
         allow=frozenset(allow),
     )
+
+
+def _only(plan: Plan, drugs: Collection[str], events: PatientEvents, trail: Trail) -> Plan:
+    """The drug filter: a plan of ``drugs`` only; events for the others are recorded as not applied here."""
+    keep = {normalise_drug(d) for d in drugs}
+    unknown = sorted(keep - set(plan.protocol.drugs))
+    if unknown:
+        raise ScheduleError(
+            f"{unknown[0]!r} is not a drug of {plan.protocol.id}; drugs: {', '.join(plan.protocol.drugs)}"
+        )
+    for event in events.dated():
+        if event.drug is not None and event.drug not in keep:
+            trail.note(
+                event.date,
+                event.drug,
+                event.describe(),
+                f"{event.drug} is not in this calendar ({', '.join(sorted(keep))})",
+            )
+    courses = tuple(c for c in plan.courses if c.drug in keep)
+    kept = {c.key for c in courses}
+    order = tuple(k for k in plan.order if k[0] in kept)
+    return Plan(plan.protocol, plan.start, plan.slots, plan.courses, plan.lead_in_days, order, frozenset(kept))
 
 
 def _check_events(plan: Plan, events: PatientEvents) -> None:

@@ -105,6 +105,14 @@ class Plan:
     courses: tuple[Course, ...]
     lead_in_days: int  # length of the lead-in (0 without one)
     order: tuple[tuple[int, int], ...]  # (course key, dose index) of every planned dose, in calendar order
+    only: frozenset[int] | None = None  # course keys kept by a drug filter (None: all)
+
+    @property
+    def live_courses(self) -> tuple[Course, ...]:
+        """The courses this calendar gives (all of them, unless a drug filter keeps some)."""
+        if self.only is None:
+            return self.courses
+        return tuple(c for c in self.courses if c.key in self.only)
 
     def date_of(self, offset: int) -> date:
         return self.start + timedelta(days=offset)
