@@ -8,7 +8,7 @@ hypothetical doses; nothing else can. The CLI and the library share this one che
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Literal, get_args
@@ -27,39 +27,47 @@ Permission = Literal["above-cap", "no-capsule-makes-dose"]
 PERMISSIONS: tuple[str, ...] = get_args(Permission)
 
 
-def check_rows(protocol: Protocol, rows: Iterable[DoseDay], allow: frozenset[Permission]) -> None:
+def check_rows(protocol: Protocol, rows: Sequence[DoseDay], allow: frozenset[Permission]) -> None:
     """Raise ``ScheduleError`` (``CapsuleError`` for capsules) on the first row no calendar may hold."""
     unknown = set(allow) - set(PERMISSIONS)
     if unknown:
         raise ScheduleError(f"unknown permission {sorted(unknown)[0]!r}; known: {', '.join(PERMISSIONS)}")
     caps = _caps(protocol)
-    seen: set[tuple[str, Decimal, str, Decimal]] = set()
-    for row in rows:
-        kind = (row.drug, row.dose, row.route, row.dose_mg)
-        if kind in seen:  # a long calendar repeats a few kinds of dose: check each kind once
-            continue
-        seen.add(kind)
-        drug = normalise_drug(row.drug)
+    # A long calendar repeats a few kinds of dose: check each kind once, in order of first appearance.
+    kinds = dict.fromkeys((r.drug, r.dose, r.route, r.dose_mg, r.unit) for r in rows)
+    for drug_name, dose, route, dose_mg, unit in kinds:
+        drug = normalise_drug(drug_name)
         cap = caps.get(drug)
         if cap is None:
-            raise ScheduleError(f"{row.drug!r} on {row.date.isoformat()} is not a drug of {protocol.id}")
-        if row.dose > cap and "above-cap" not in allow:
             raise ScheduleError(
-                f"{drug} {format_dose(row.dose)} {row.unit} on {row.date.isoformat()} is above the protocol's cap "
-                f"{format_dose(cap)} {row.unit}; refusing (permission 'above-cap' allows it for design work)"
+                f"{drug_name!r} on {_first(rows, drug_name, dose).date.isoformat()} is not a drug of {protocol.id}"
+            )
+        if dose > cap and "above-cap" not in allow:
+            row = _first(rows, drug_name, dose)
+            raise ScheduleError(
+                f"{drug} {format_dose(dose)} {unit} on {row.date.isoformat()} is above the protocol's cap "
+                f"{format_dose(cap)} {unit}; refusing (permission 'above-cap' allows it for design work)"
             )
         if is_lenalidomide(drug):
-            if row.route != "oral":
+            if route != "oral":
+                row = _first(rows, drug_name, dose)
                 raise ScheduleError(
-                    f"lenalidomide on {row.date.isoformat()} has route {row.route!r}: it exists only as oral capsules"
+                    f"lenalidomide on {row.date.isoformat()} has route {route!r}: it exists only as oral capsules"
                 )
             if "no-capsule-makes-dose" not in allow:
-                problem = _unmakeable(row.dose_mg)
+                problem = _unmakeable(dose_mg)
                 if problem is not None:
-                    where = f"{row.phase} cycle {row.cycle} day {row.cycle_day}" if row.cycle is not None else (
-                        f"lead-in day {row.cycle_day}"
+                    row = _first(rows, drug_name, dose)
+                    where = (
+                        f"{row.phase} cycle {row.cycle} day {row.cycle_day}"
+                        if row.cycle is not None
+                        else f"lead-in day {row.cycle_day}"
                     )
-                    raise CapsuleError(f"{problem} (first on {row.date.isoformat()}, {where})", dose_mg=row.dose_mg)
+                    raise CapsuleError(f"{problem} (first on {row.date.isoformat()}, {where})", dose_mg=dose_mg)
+
+
+def _first(rows: Sequence[DoseDay], drug: str, dose: Decimal) -> DoseDay:
+    return next(r for r in rows if r.drug == drug and r.dose == dose)
 
 
 def _caps(protocol: Protocol) -> dict[str, Decimal]:

@@ -128,8 +128,9 @@ def _as_planned(
         if until is not None:
             last = (until - start).days
             template = template[: bisect_right([p.offset for p in course.doses], last)]
+        new = tuple.__new__  # DoseDay is a NamedTuple: skip its Python-level __new__ on the hot path
         out[: len(template)] = [
-            DoseDay(start + delta, day, phase, cycle, cycle_day, drug, ladder[i], unit, route, mg[i], role, "")
+            new(DoseDay, (start + delta, day, phase, cycle, cycle_day, drug, ladder[i], unit, route, mg[i], role, ""))
             for delta, day, cycle, cycle_day, _, i in template
         ]
         return

@@ -206,27 +206,27 @@ def _windows(
     slots: Sequence[Slot], shifts: Sequence[int], start: date, rows: Sequence[DoseDay], until: date | None
 ) -> tuple[CycleWindow, ...]:
     given = {r.study_day - 1 for r in rows if r.cycle is not None}  # offsets from the start with a dose
+    if not slots:
+        return ()
+    total = slots[-1].offset + shifts[-1] + slots[-1].length
+    dates = [start + timedelta(days=k) for k in range(total)]  # one date object per day, shared by all windows
     out = []
     for slot in slots:
         first_offset = slot.offset + shifts[slot.index - 1]
-        first = start + timedelta(days=first_offset)
-        last = first + timedelta(days=slot.length - 1)
-        end = min(last, until) if until is not None else last
-        on: list[date] = []
-        rest: list[date] = []
-        for k in range((end - first).days + 1):
-            (on if first_offset + k in given else rest).append(first + timedelta(days=k))
+        last_offset = first_offset + slot.length - 1
+        end_offset = min(last_offset, (until - start).days) if until is not None else last_offset
+        span = range(first_offset, end_offset + 1)
         out.append(
             CycleWindow(
                 phase=slot.phase.name,
                 cycle=slot.cycle,
                 index=slot.index,
-                start=first,
-                end=end,
+                start=dates[first_offset],
+                end=dates[end_offset],
                 length_days=slot.length,
-                on_days=tuple(on),
-                rest_days=tuple(rest),
-                complete=end == last,
+                on_days=tuple([dates[k] for k in span if k in given]),
+                rest_days=tuple([dates[k] for k in span if k not in given]),
+                complete=end_offset == last_offset,
             )
         )
     return tuple(out)
