@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .dayspec import format_days
+from .dayspec import format_days, format_lead_in_days
 from .doses import format_dose, format_unit
-from .protocol import DrugRegimen, Escalation, Phase, Protocol
+from .protocol import DrugRegimen, Escalation, EveryCycles, EveryDays, Phase, Protocol
 from .sourced import iter_sourced
 
 __all__ = ["describe_escalation", "describe_protocol", "describe_regimen"]
@@ -18,17 +18,15 @@ DISCLAIMER = (
 def describe_escalation(esc: Escalation, unit: str) -> str:
     u = format_unit(unit)
     levels = " → ".join(format_dose(x) for x in esc.levels)
-    if esc.every_days is not None:
-        every = esc.every_days.value
-        first = esc.first_step_day.value if esc.first_step_day else 1 + every
-        when = f"first increase on day {first} of the drug's course, then every {every} days"
-    elif esc.every_cycles is not None:
-        every = esc.every_cycles.value
-        first = esc.first_step_cycle.value if esc.first_step_cycle else 1 + every
-        when = f"first increase at cycle {first}, then every {every} cycle(s)"
+    timing = esc.timing
+    if isinstance(timing, EveryDays):
+        when = f"first increase on day {timing.first_step_day} of the drug's course, then every {timing.every} days"
+    elif isinstance(timing, EveryCycles):
+        when = (
+            f"first increase in the drug's own cycle {timing.first_step_cycle}, then every {timing.every} cycle(s)"
+        )
     else:
-        assert esc.at is not None
-        when = "increases on " + ", ".join(str(p) for p in esc.at.value)
+        when = "increases on " + ", ".join(f"its own {p}" for p in timing.points)
     cond = " if tolerated" if esc.conditional_on_tolerance else ""
     return f"escalating {levels} {u}{cond}; {when}"
 
@@ -81,6 +79,17 @@ def describe_protocol(protocol: Protocol) -> str:
     for key, ref in protocol.references.items():
         lines.append(f"Reference [{key}]: {ref.short()} — {ref.title}")
     lines.append("")
+    if protocol.lead_in is not None:
+        lines.append("Lead-in, before cycle 1 day 1 (the start date; there is no day 0):")
+        for lead in protocol.lead_in.drugs:
+            role = "" if lead.role == "treatment" else f" [{lead.role}]"
+            days = format_lead_in_days(lead.days.value).replace("-", "−")
+            lines.append(
+                f"  - {lead.drug}{role} ({lead.route}) {format_dose(lead.dose.value)} {format_unit(lead.unit)}, "
+                f"day{'s' if len(lead.days.value) > 1 else ''} {days}"
+            )
+        if protocol.lead_in.notes:
+            lines.append(f"  note: {protocol.lead_in.notes.strip()}")
     for phase in protocol.phases:
         count = "until progression" if phase.open_ended else f"{phase.cycles.value} cycle(s)" if phase.cycles else ""
         lines.append(f"Phase {phase.name}: {phase.cycle_length_days.value}-day cycles, {count}")
@@ -95,7 +104,10 @@ def describe_protocol(protocol: Protocol) -> str:
     lines += ["", "Where each value comes from:"]
     for path, sourced in iter_sourced(protocol):
         value = sourced.value
-        shown = format_days(value) if isinstance(value, tuple) else _short(value)
+        if isinstance(value, tuple):
+            shown = format_lead_in_days(value) if value and value[0] < 0 else format_days(value)
+        else:
+            shown = _short(value)
         lines.append(f"  {path} = {shown}: {sourced.provenance()}")
     assumptions = protocol.assumptions()
     if assumptions:
