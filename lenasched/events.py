@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .drugs import LENALIDOMIDE, normalise_drug
+from .protocol import FieldProblem
 
 __all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", "Stop"]
 
@@ -129,33 +130,46 @@ class PatientEvents(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientEvents:
-        holding: dict[str, Hold] = {}
+        """Events must fit together; a problem names the event (``events.N``), so files locate it by line."""
+        holding: dict[str, tuple[int, Hold]] = {}
         stopped: dict[str | None, date] = {}
-        for event in sorted(self.dated(), key=lambda e: (e.date, e.kind != "resume")):
+        order = sorted(
+            ((i, e) for i, e in enumerate(self.events) if not isinstance(e, Delay)),
+            key=lambda item: (item[1].date, item[1].kind != "resume"),
+        )
+        for i, event in order:
+            assert not isinstance(event, Delay)
+            where = ("events", i)
             drug = getattr(event, "drug", None)
             ended = stopped.get(drug) or stopped.get(None)
             if ended is not None and event.date >= ended:
-                raise ValueError(f"{event.describe()} comes after the stop on {ended.isoformat()}")
+                raise FieldProblem(f"{event.describe()} comes after the stop on {ended.isoformat()}", where)
             if isinstance(event, Hold):
                 if event.drug in holding:
-                    raise ValueError(
-                        f"{event.describe()}: {event.drug} is already held since {holding[event.drug].date}"
-                    )
-                holding[event.drug] = event
+                    since = holding[event.drug][1].date
+                    raise FieldProblem(f"{event.describe()}: {event.drug} is already held since {since}", where)
+                holding[event.drug] = (i, event)
             elif isinstance(event, Resume):
-                hold = holding.pop(event.drug, None)
-                if hold is None:
+                held = holding.pop(event.drug, None)
+                if held is None:
                     earlier = [e for e in self.events if isinstance(e, Hold) and e.drug == event.drug]
                     if earlier and earlier[0].date > event.date:
-                        raise ValueError(f"{event.describe()} is before its hold on {earlier[0].date.isoformat()}")
-                    raise ValueError(f"{event.describe()}: {event.drug} is not held")
-                if event.date <= hold.date:
-                    raise ValueError(f"{event.describe()} is not after its hold on {hold.date.isoformat()}")
+                        raise FieldProblem(
+                            f"{event.describe()} is before its hold on {earlier[0].date.isoformat()}", where
+                        )
+                    raise FieldProblem(f"{event.describe()}: {event.drug} is not held", where)
+                if event.date <= held[1].date:
+                    raise FieldProblem(f"{event.describe()} is not after its hold on {held[1].date.isoformat()}", where)
             elif isinstance(event, Stop):
                 stopped[event.drug] = event.date
-        delays = [e.cycle for e in self.events if isinstance(e, Delay)]
-        if len(delays) != len(set(delays)):
-            raise ValueError("a cycle is delayed twice; give one delay per cycle with the total days")
+        seen: set[int] = set()
+        for i, item in enumerate(self.events):
+            if isinstance(item, Delay):
+                if item.cycle in seen:
+                    raise FieldProblem(
+                        "a cycle is delayed twice; give one delay per cycle with the total days", ("events", i)
+                    )
+                seen.add(item.cycle)
         return self
 
     def dated(self) -> list[Hold | Resume | NoEscalation | Stop]:

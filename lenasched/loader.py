@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -162,6 +162,44 @@ def load_addon(path: str | Path) -> AddOn:
 def load_events(path: str | Path) -> PatientEvents:
     """Read a patient-events file (YAML or JSON: ``events: [- hold: 2027-01-10, ...]``)."""
     return _load_model(path, PatientEvents)
+
+
+def merge_events(path: str | Path | None, options: Sequence[tuple[str, dict[str, Any]]] = ()) -> PatientEvents | None:
+    """The events of a file and of command-line options as one list, validated together; None when there are none.
+
+    However they arrive, events are checked as one list (a ``--hold`` option and its ``resume`` in the
+    file fit together). A problem with a file's event is located at that event's line and column; one
+    with an option names the option (``options`` pairs the option as typed with its event).
+    """
+    items: list[Any] = []
+    marks: Marks = {}
+    source = "<command line>"
+    if path is not None:
+        file = Path(path)
+        source = str(file)
+        data, marks = _read_yaml(_read_text(file), source)
+        if not isinstance(data, dict) or set(data) != {"events"} or not isinstance(data["events"], list):
+            load_events(file)  # raises the located error for a file of the wrong shape
+            data = {"events": []}
+        items = list(data["events"])
+    n_file = len(items)
+    items += [item for _, item in options]
+    if not items:
+        return None
+    combined = {"events": items}
+    try:
+        return PatientEvents.model_validate(combined)
+    except ValidationError as exc:
+        error = _to_protocol_error(exc, source, marks, combined, PatientEvents)
+    parts = (error.path or "").split(".")
+    index = int(parts[1]) if len(parts) > 1 and parts[0] == "events" and parts[1].isdigit() else None
+    if index is not None and index >= n_file:
+        label, _ = options[index - n_file]
+        rest = ".".join(parts[2:])
+        raise ProtocolError(
+            error.message, file="<command line>", path=label + (f" ({rest})" if rest else ""), hint=error.hint
+        )
+    raise error
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -39,14 +39,10 @@ def add_event_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def events_from_args(args: argparse.Namespace) -> PatientEvents | None:
-    """The events given as options and/or a file, validated together; None when there are none."""
-    from pydantic import ValidationError
+    """The events given as options and/or a file, as one list validated together; None when there are none."""
+    from ..loader import merge_events
 
-    items: list[dict[str, Any]] = []
-    if args.events:
-        from ..loader import load_events
-
-        items.extend(e.model_dump() for e in load_events(args.events).events)
+    options: list[tuple[str, dict[str, Any]]] = []
     for text in args.hold:
         day, _, rest = text.partition(":")
         reason, _, grade = rest.partition(":")
@@ -55,7 +51,7 @@ def events_from_args(args: argparse.Namespace) -> PatientEvents | None:
             item["reason"] = reason
         if grade:
             item["grade"] = grade
-        items.append(item)
+        options.append((f"--hold {text}", item))
     for text in args.resume:
         day, _, how = text.partition(":")
         item = {"kind": "resume", "date": day}
@@ -66,21 +62,13 @@ def events_from_args(args: argparse.Namespace) -> PatientEvents | None:
                 item["dose"] = Decimal(how)
             except InvalidOperation:
                 raise ScheduleError(f"--resume {text}: say 'lower', 'same' or a dose in mg after the date") from None
-        items.append(item)
+        options.append((f"--resume {text}", item))
     for text in args.delay:
         cycle, sep, days = text.partition(":")
         if not sep:
             raise ScheduleError(f"--delay {text}: write CYCLE:DAYS, e.g. 3:7")
-        items.append({"kind": "delay", "cycle": cycle, "days": days})
-    items.extend({"kind": "no_escalation", "date": day} for day in args.no_escalation)
+        options.append((f"--delay {text}", {"kind": "delay", "cycle": cycle, "days": days}))
+    options.extend((f"--no-escalation {day}", {"kind": "no_escalation", "date": day}) for day in args.no_escalation)
     if args.stop:
-        items.append({"kind": "stop", "date": args.stop})
-    if not items:
-        return None
-    try:
-        return PatientEvents.model_validate({"events": items})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        raise ScheduleError(f"patient events{' ' + where if where else ''}: {message}") from None
+        options.append((f"--stop {args.stop}", {"kind": "stop", "date": args.stop}))
+    return merge_events(args.events, options)

@@ -256,6 +256,8 @@ def _dose_index(
             step = max(previous, 0)
             if course.steps[step] != planned.index:
                 state.reason = frozen.describe()
+            if course.steps[step] != planned.index and not state.freeze_noted:
+                state.freeze_noted = True
                 trail.note(
                     frozen.date,
                     drug,
@@ -363,7 +365,7 @@ def _account(state: DrugState, drug: str, trail: Trail) -> None:
     if state.stopped is not None and not state.stop_noted:
         stop = state.stopped
         trail.note(stop.date, drug, stop.describe(), f"{drug}: no planned dose on or after it; nothing stopped")
-    if state.frozen is not None and not any(e.event == state.frozen.describe() for e in trail.entries):
+    if state.frozen is not None and not state.freeze_noted:
         frozen = state.frozen
         trail.note(frozen.date, drug, frozen.describe(), f"{drug}: no increase was planned after it; nothing changed")
 

@@ -47,6 +47,7 @@ class DrugState:
     ceiling: Decimal | None = None  # no dose above this for the rest of the phase (a reduction)
     pinned: Decimal | None = None  # the prescriber's dose for the rest of the phase (resume with a dose)
     last_dose: Decimal | None = None  # last dose given in this phase
+    freeze_noted: bool = False
     frozen: NoEscalation | None = None
     stopped: Stop | None = None
     stop_noted: bool = False
@@ -121,6 +122,14 @@ class FreezeEscalation(Modifier):
         return self.event.date
 
     def apply(self, state: DrugState, trail: Trail) -> None:
+        if state.frozen is not None:  # a second freeze changes nothing more: say so
+            trail.note(
+                self.event.date,
+                state.drug,
+                self.event.describe(),
+                f"{state.drug}: no escalation already since {state.frozen.date.isoformat()}; nothing more changed",
+            )
+            return
         state.frozen = self.event
 
 
