@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import MAX_CYCLE_DAY, MAX_CYCLES
+
 __all__ = ["CycleSet", "format_days", "format_lead_in_days", "parse_cycles", "parse_days", "parse_lead_in_days"]
 
 
@@ -45,6 +47,8 @@ def parse_days(value: Any) -> tuple[int, ...]:
     if isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         if value and min(value) < 1:
             raise ValueError(f"days are counted from 1; got {min(value)}")
+        if value and max(value) > MAX_CYCLE_DAY:
+            raise ValueError(f"day {max(value)} is past the longest possible cycle ({MAX_CYCLE_DAY} days)")
         return tuple(sorted(set(value)))
     days: set[int] = set()
     for part in _parts(value, "days"):
@@ -53,6 +57,8 @@ def parse_days(value: Any) -> tuple[int, ...]:
         hi = _bound(hi_text, part, "days") if sep else lo
         if hi < lo:
             raise ValueError(f"day range {part!r} runs backwards")
+        if hi > MAX_CYCLE_DAY:  # checked before the range is built: "1-100000000" must not cost gigabytes
+            raise ValueError(f"day {hi} in {part!r} is past the longest possible cycle ({MAX_CYCLE_DAY} days)")
         days.update(range(lo, hi + 1))
     return tuple(sorted(days))
 
@@ -184,6 +190,8 @@ def parse_cycles(value: Any) -> CycleSet:
         if "," in value:
             raise ValueError("a step '/N' applies to a single range like '7-23/2'")
     ranges: list[tuple[int, int | None]] = []
+    if every > MAX_CYCLES:
+        raise ValueError(f"a step of every {every} cycles is past the {MAX_CYCLES}-cycle limit of a calendar")
     for part in _parts(value, "cycles"):
         lo_text, sep, hi_text = part.replace("–", "-").partition("-")
         lo = _bound(lo_text, part, "cycles")

@@ -27,6 +27,7 @@ from pydantic import (
 from .dayspec import CycleSet, format_days, format_lead_in_days, parse_cycles, parse_days, parse_lead_in_days
 from .doses import format_dose
 from .drugs import LENALIDOMIDE, normalise_drug
+from .limits import MAX_CYCLE_DAY, MAX_CYCLES_IN_A_PHASE, MAX_ESCALATION_LEVELS, MAX_INTERVAL_DAYS
 from .outcomes import Outcomes
 from .sourced import Sourced, iter_sourced
 
@@ -145,8 +146,8 @@ class Reference(_Frozen):
 class CycleDay(_Frozen):
     """A named day of a phase: day ``day`` of cycle ``cycle``."""
 
-    cycle: int = Field(ge=1)
-    day: int = Field(ge=1)
+    cycle: int = Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)
+    day: int = Field(ge=1, le=MAX_CYCLE_DAY)
 
     def __str__(self) -> str:
         return f"cycle {self.cycle} day {self.day}"
@@ -158,12 +159,12 @@ class Repeat(_Frozen):
     It ends after ``count`` administrations, after ``for_days`` days, or with the phase.
     """
 
-    every_days: Sourced[Annotated[int, Field(ge=1)]] | None = None
-    every_weeks: Sourced[Annotated[int, Field(ge=1)]] | None = None
-    every_months: Sourced[Annotated[int, Field(ge=1)]] | None = None
+    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = None
+    every_weeks: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 7)]] | None = None
+    every_months: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 30)]] | None = None
     start: CycleDay = Field(default_factory=lambda: CycleDay(cycle=1, day=1), description="First administration.")
-    count: Sourced[Annotated[int, Field(ge=1, le=1000)]] | None = None
-    for_days: Sourced[Annotated[int, Field(ge=1)]] | None = Field(
+    count: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = None
+    for_days: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE * MAX_CYCLE_DAY)]] | None = Field(
         default=None, description="Duration from the first administration (day 1) in days."
     )
 
@@ -230,13 +231,13 @@ class Escalation(_Frozen):
     sequence: Sourced[list[PositiveDose]] | None = Field(
         default=None, description="Doses in escalation order, first = start, last = cap."
     )
-    every_days: Sourced[Annotated[int, Field(ge=1)]] | None = None
-    first_step_day: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
+    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = None
+    first_step_day: Sourced[Annotated[int, Field(ge=2, le=MAX_INTERVAL_DAYS)]] | None = Field(
         default=None,
         description="Day of the drug's course (1 = first dose) of the first increase; default 1 + every_days.",
     )
-    every_cycles: Sourced[Annotated[int, Field(ge=1)]] | None = None
-    first_step_cycle: Sourced[Annotated[int, Field(ge=2)]] | None = Field(
+    every_cycles: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = None
+    first_step_cycle: Sourced[Annotated[int, Field(ge=2, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
         default=None,
         description="The drug's own cycle of the first increase (1 = its first cycle); default 1 + every_cycles.",
     )
@@ -278,6 +279,11 @@ class Escalation(_Frozen):
             seq = self.sequence.value
             if len(seq) < 2:
                 raise FieldProblem("a sequence needs at least two doses", ("sequence",))
+            if len(seq) > MAX_ESCALATION_LEVELS:
+                raise FieldProblem(
+                    f"a sequence of {len(seq)} doses is longer than the limit of {MAX_ESCALATION_LEVELS}",
+                    ("sequence",),
+                )
             if any(b <= a for a, b in itertools.pairwise(seq)):
                 raise FieldProblem("sequence doses must increase", ("sequence",))
         else:
@@ -287,6 +293,13 @@ class Escalation(_Frozen):
                 raise FieldProblem(f"start dose {start} is above the cap {cap}", ("start",))
             if step <= 0:
                 raise FieldProblem(f"a step of {step} never reaches the cap {cap}", ("step",), "use a positive step")
+            if cap - start > step * (MAX_ESCALATION_LEVELS - 1):  # compared, not divided: 1e-30 steps stay cheap
+                raise FieldProblem(
+                    f"steps of {step} from {start} to {cap} make more than {MAX_ESCALATION_LEVELS} dose levels "
+                    f"(the limit)",
+                    ("step",),
+                    "use a larger step, or list the doses with `sequence`",
+                )
             if (cap - start) % step != 0:
                 last = start + ((cap - start) // step) * step
                 raise FieldProblem(
@@ -468,8 +481,8 @@ class Phase(_Frozen):
     """A run of cycles of one length (induction, consolidation, maintenance...)."""
 
     name: str = Field(min_length=1)
-    cycle_length_days: Sourced[Annotated[int, Field(ge=1, le=366)]]
-    cycles: Sourced[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+    cycle_length_days: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLE_DAY)]]
+    cycles: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
         default=None, description="Number of cycles; omit and set `until_progression: true` for open-ended."
     )
     until_progression: Sourced[bool] | None = Field(
@@ -477,7 +490,7 @@ class Phase(_Frozen):
         description="`true` = open-ended (until progression or unacceptable toxicity), expanded up to the "
         "caller's horizon; like any value it can say where it comes from.",
     )
-    cycle_lengths: dict[int, Sourced[Annotated[int, Field(ge=1, le=366)]]] = Field(
+    cycle_lengths: dict[int, Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLE_DAY)]]] = Field(
         default_factory=dict, description="Per-cycle exceptions to the cycle length, e.g. {1: 35}."
     )
     drugs: list[DrugRegimen] = Field(min_length=1)

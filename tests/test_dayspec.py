@@ -28,10 +28,16 @@ def test_parse_days_refuses(bad: object) -> None:
         parse_days(bad)
 
 
-@given(st.sets(st.integers(1, 400), min_size=1))
+@given(st.sets(st.integers(1, 366), min_size=1))
 def test_format_days_round_trips(days: set[int]) -> None:
     ordered = tuple(sorted(days))
     assert parse_days(format_days(ordered)) == ordered
+
+
+@pytest.mark.parametrize("days", ["367", "1-367", [1, 400], (1, 367)])
+def test_a_day_past_the_longest_cycle_is_refused(days: object) -> None:
+    with pytest.raises(ValueError, match="longest possible cycle"):
+        parse_days(days)
 
 
 def test_cycles() -> None:

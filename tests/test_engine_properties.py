@@ -437,7 +437,7 @@ def check_later_phases_as_planned(protocol: Protocol, calendar: Calendar, events
     problems = []
     for phase in protocol.phases:
         begins = next((w.start for w in calendar.windows if w.phase == phase.name), None)
-        if begins is None or ended is None or ended > begins:
+        if begins is None or ended is None or ended >= begins:  # a resume on its day 1 belongs to it
             continue
         want = [r for r in plan if r.phase == phase.name and r.cycle is not None]
         got = [d for d in calendar.days if d.phase == phase.name and d.cycle is not None]

@@ -204,3 +204,14 @@ def test_every_event_appears_in_the_audit_trail_exactly_once(case: tuple[int, Pa
             drug = getattr(event, "drug", None)
             matching = [k for k in counts if k[0] == drug and k[1].startswith(event.describe())]
             assert sum(counts[k] for k in matching) == 1, (event, cal.modifications)
+
+
+def test_a_lower_resume_on_a_phases_first_day_belongs_to_that_phase() -> None:
+    """Found by hypothesis: the resume's date falls in maintenance, so maintenance's own dose is lowered."""
+    events = PatientEvents(events=[Hold(date=START + timedelta(days=10)), Resume(date=START + timedelta(days=28))])
+    cal = expand(two_phases(), START, events=events)
+    maintenance = [r for r in cal if r.phase == "maintenance"]
+    assert maintenance[0].date == START + timedelta(days=28)
+    assert {r.dose for r in maintenance} == {Decimal(10)}  # planned 15, one level lower
+    (entry,) = [m for m in cal.modifications if m.event.startswith("resume")]
+    assert entry.effect.startswith("lenalidomide 15 -> 10 mg")

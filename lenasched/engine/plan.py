@@ -19,13 +19,11 @@ from functools import cached_property
 from dateutil.relativedelta import relativedelta
 
 from ..errors import ScheduleError
+from ..limits import MAX_CYCLES, MAX_DOSE_DAYS
 from ..protocol import AtCycleDays, DrugRegimen, EveryCycles, EveryDays, LeadInRegimen, Phase, Protocol
 from .transitions import climb
 
 __all__ = ["MAX_CYCLES", "Course", "Plan", "Planned", "Slot", "make_plan"]
-
-MAX_CYCLES = 2000
-"""More cycles than this in one calendar is refused (about 150 years of 28-day cycles)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +145,7 @@ def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, unt
 
 def _make_plan(protocol: Protocol, start: date, cycles: int | None, horizon: int | None) -> Plan:
     slots = _lay_out(protocol, cycles, horizon)
+    _check_size(protocol, slots)
     courses: list[Course] = []
     if protocol.lead_in is not None:
         for lead in protocol.lead_in.drugs:
@@ -184,6 +183,45 @@ def _lay_out(protocol: Protocol, cycles: int | None, horizon: int | None) -> lis
             offset += length
             number += 1
     return slots
+
+
+def _check_size(protocol: Protocol, slots: list[Slot]) -> None:
+    """Refuse, before any dose is placed, a calendar of more than ``MAX_DOSE_DAYS`` rows."""
+    rows = row_bound(protocol, slots)
+    if rows > MAX_DOSE_DAYS:
+        raise ScheduleError(
+            f"this calendar would hold up to {rows:,} dose days (one drug on one date), more than the "
+            f"{MAX_DOSE_DAYS:,} a calendar may hold; ask for fewer cycles (--cycles) or an earlier end (--until)"
+        )
+
+
+def row_bound(protocol: Protocol, slots: list[Slot]) -> int:
+    """An upper bound on the rows of a calendar laid out on ``slots``, from the protocol's numbers alone.
+
+    Cycle days are counted exactly; a repeat counts one dose per interval over its phase's span
+    (months as 28 days, so never fewer than it gives). Costs microseconds whatever the request.
+    """
+    rows = protocol.lead_in.length_days * len(protocol.lead_in.drugs) if protocol.lead_in is not None else 0
+    for phase in protocol.phases:
+        mine = [s for s in slots if s.phase is phase]
+        if not mine:
+            continue
+        span = sum(s.length for s in mine)
+        for regimen in phase.drugs:
+            repeat = regimen.repeat
+            if repeat is None:
+                rows += sum(len(regimen.days_in(s.cycle)) for s in mine)
+                continue
+            if repeat.every_days is not None:
+                every = repeat.every_days.value
+            elif repeat.every_weeks is not None:
+                every = repeat.every_weeks.value * 7
+            else:
+                assert repeat.every_months is not None
+                every = repeat.every_months.value * 28
+            most = span // every + 1
+            rows += min(most, repeat.count.value) if repeat.count is not None else most
+    return rows
 
 
 def ladder_of(regimen: DrugRegimen | LeadInRegimen) -> tuple[Decimal, ...]:

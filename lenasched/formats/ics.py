@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..calendar import Calendar, DoseDay
 from ..describe import DISCLAIMER
 from ..errors import ScheduleError
+from ..limits import MAX_ICS_EVENTS
 from .daytext import DatedCheck, check_text, cycle_label, long_date, summary_text
 
 if TYPE_CHECKING:
@@ -86,6 +87,15 @@ def to_ics(
         raise ScheduleError(
             f"nothing is given from {calendar.start.isoformat()} to {calendar.end.isoformat()}: "
             "an iCalendar file needs at least one event; extend the calendar (--cycles or --until)"
+        )
+    events = len(calendar.days) + len(checks)
+    if reminder is not None:
+        events += len({d.date for d in calendar.days} | {c.date for c in checks})
+    if events > MAX_ICS_EVENTS:
+        raise ScheduleError(
+            f"this iCalendar file would hold {events:,} events, more than the {MAX_ICS_EVENTS:,} a file may hold; "
+            "ask for fewer cycles (--cycles) or an earlier end (--until)"
+            + (", or leave out --reminder (one more event per date)" if reminder is not None else "")
         )
     stamp = datetime.combine(calendar.start, time(0), tzinfo=timezone.utc)
     ical = icalendar.Calendar()
