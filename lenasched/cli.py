@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextvars
 import sys
 from collections.abc import Sequence
 from datetime import date, time
@@ -96,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument(
         "--format", choices=("table", "csv", "json", "html", "ics", "fhir", "nonmem", "sdtm-ex"), default="table"
     )
-    cal.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    add_output_argument(cal, "write to this file (atomically; - for standard output) instead of the terminal")
     cal.add_argument("--reminder", type=_clock, metavar="HH:MM", help="ics: a daily reminder at this time (with --tz)")
     cal.add_argument("--tz", metavar="ZONE", help="ics: IANA time zone of the reminder, e.g. Europe/Rome")
     _add_export_arguments(cal)
@@ -141,15 +142,16 @@ def _patient(args: argparse.Namespace) -> Any:
         raise UsageError("--height needs --weight to compute a BSA")
     if args.bsa is not None and args.height is not None:
         raise UsageError("give either --bsa or --height/--weight, not both")
-    from pydantic import ValidationError
-
     from .patient import Patient
 
-    try:
-        return Patient(bsa_m2=args.bsa, height_cm=args.height, weight_kg=args.weight, bsa_formula=args.bsa_formula)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise UsageError(f"patient {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    # Patient refuses bad or implausible values itself, as a LenaschedError naming the value and range.
+    return Patient(
+        bsa_m2=args.bsa,
+        height_cm=args.height,
+        weight_kg=args.weight,
+        bsa_formula=args.bsa_formula,
+        allow_implausible=frozenset(args.allow_implausible),
+    )
 
 
 def resolve_protocol(name: str) -> Any:
@@ -176,11 +178,26 @@ def horizon_of(protocol: Any, args: argparse.Namespace, verb: str) -> tuple[int 
     return cycles, until
 
 
+# --force of the running command, set by main(): every command's output goes through _emit, also
+# those that hand it only the --output path, so each honours --force without threading it through.
+_FORCE: contextvars.ContextVar[bool] = contextvars.ContextVar("lenasched_force", default=False)
+
+
+def add_output_argument(parser: argparse.ArgumentParser, description: str) -> None:
+    """``--output/-o FILE`` (``-`` is standard output) and the ``--force`` that goes with it."""
+    parser.add_argument("--output", "-o", metavar="FILE", help=description)
+    parser.add_argument(
+        "--force", action="store_true", help="replace the --output file even if it is read-only (keeping its mode)"
+    )
+
+
 def _emit(text: str | bytes, output: str | None) -> None:
-    if output:
+    """``text`` to the file ``output`` (atomically, see lenasched.atomic) or, without one or for ``-``, stdout."""
+    if output and output != "-":
         from .atomic import write_atomic
 
-        write_atomic(output, text)
+        for stale in write_atomic(output, text, force=_FORCE.get()):
+            print(f"note: removed stale temporary file {stale} from an interrupted run", file=sys.stderr)
     elif isinstance(text, bytes):  # exact bytes (CRLF of iCalendar), untouched by newline translation
         sys.stdout.flush()
         sys.stdout.buffer.write(text)
@@ -412,6 +429,7 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage)."""
     args = _parser().parse_args(argv)
+    token = _FORCE.set(bool(getattr(args, "force", False)))
     try:
         if args.command in _COMMANDS:
             return _COMMANDS[args.command](args)
@@ -423,3 +441,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    finally:
+        _FORCE.reset(token)

@@ -22,9 +22,7 @@ def describe_escalation(esc: Escalation, unit: str) -> str:
     if isinstance(timing, EveryDays):
         when = f"first increase on day {timing.first_step_day} of the drug's course, then every {timing.every} days"
     elif isinstance(timing, EveryCycles):
-        when = (
-            f"first increase in the drug's own cycle {timing.first_step_cycle}, then every {timing.every} cycle(s)"
-        )
+        when = f"first increase in the drug's own cycle {timing.first_step_cycle}, then every {timing.every} cycle(s)"
     else:
         when = "increases on " + ", ".join(f"its own {p}" for p in timing.points)
     cond = " if tolerated" if esc.conditional_on_tolerance else ""

@@ -45,6 +45,7 @@ from .protocol import (
     Repeat,
 )
 from .registry import ALIAS_REASONS, ALIASES, bundled_ids, get_protocol
+from .rules import LabRule
 from .schema import schema_json
 from .sourced import Sourced, iter_sourced
 
@@ -105,9 +106,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         ),
         "lead_in": (
             None,
-            "lead_in:\n"
-            "  drugs:\n"
-            "    - {drug: allopurinol, role: prophylaxis, dose: 300, days: -3..-1}",
+            "lead_in:\n  drugs:\n    - {drug: allopurinol, role: prophylaxis, dose: 300, days: -3..-1}",
         ),
         "phases": (
             "The phases, in the order they are given. Only the last may run until progression.",
@@ -125,6 +124,35 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             '  orr_pct: {value: 65, source: primary, detail: "overall response rate 65%"}',
         ),
         "includes": (None, "includes:\n  - {addon: aspirin-thromboprophylaxis, phase: treatment}"),
+        "dose_modification": (
+            None,
+            "dose_modification:\n"
+            "  - id: thrombocytopenia\n"
+            "    lab: plt\n"
+            "    below: {value: 30, source: primary, detail: 'Table 1: \"Fall below 30,000/mcL\"'}\n"
+            "    action: interrupt\n"
+            "    recover_at_least: 30\n"
+            "    resume_at: lower",
+        ),
+    },
+    "LabRule": {
+        "id": (None, "id: thrombocytopenia"),
+        "drug": (None, "drug: lenalidomide"),
+        "lab": (None, "lab: anc"),
+        "toxicity": (None, "toxicity: rash"),
+        "below": (None, "below: {value: 1.0, source: primary, detail: 'Table 1: \"Fall below 1,000/mcL\"'}"),
+        "grade_at_least": (None, "grade_at_least: 3"),
+        "action": (
+            "`interrupt` (hold the drug, resume on recovery) or `delay_cycle` (do not start the "
+            "next cycle until recovery).",
+            "action: interrupt",
+        ),
+        "recover_at_least": (None, "recover_at_least: 1.0"),
+        "recover_grade_at_most": (None, "recover_grade_at_most: 2"),
+        "resume_at": (None, "resume_at: start"),
+        "then_resume_at": (None, "then_resume_at: lower"),
+        "checked_within_days": (None, "checked_within_days: 3"),
+        "cycles": (None, "cycles: first"),
     },
     "Reference": {
         "authors": (None, "authors: [Badoux XC, Keating MJ, Wierda WG, et al.]"),
@@ -318,11 +346,13 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "drug": ("The drug resumed; it must be held.", "drug: lenalidomide"),
         "level": (None, "level: same"),
         "dose": (None, "dose: 10"),
+        "reason": (None, "reason: platelets back to 45"),
     },
     "Delay": {
         "kind": ("`delay`; short form `- delay: {cycle: 3, days: 7}`.", "kind: delay"),
         "cycle": (None, "cycle: 3"),
         "days": ("Days the start of that cycle, and of every later cycle, moves.", "days: 7"),
+        "reason": (None, "reason: neutrophils 0.8 on the day before"),
     },
     "NoEscalation": {
         "kind": ("`no_escalation`; short form `- no_escalation: 2027-03-01`.", "kind: no_escalation"),
@@ -371,6 +401,7 @@ _MODEL_SECTIONS: tuple[tuple[type[BaseModel], str], ...] = (
     (LeadIn, "The `lead_in`: days before cycle 1 day 1 (-N..-1; there is no day 0). `--start` is cycle 1 day 1."),
     (LeadInRegimen, "An entry of the lead-in's `drugs`: a fixed dose on negative days."),
     (Include, "An entry of `includes`."),
+    (LabRule, "An entry of `dose_modification`: one row of a dose-modification table."),
     (Outcomes, "The `outcomes`: what the trial reported. A field left out is *not reported*, never 0."),
 )
 
@@ -966,7 +997,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .atomic import write_atomic
 
     for name, text in generated_files().items():
-        write_atomic(args.docs / name, text)
+        for leftover in write_atomic(args.docs / name, text):
+            sys.stderr.write(f"note: removed stale temporary file {leftover} from an interrupted run\n")
         sys.stdout.write(f"wrote {args.docs / name}\n")
     return 0
 

@@ -7,9 +7,11 @@ already catch built-ins keep working, and each keeps its fields so tools can sho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "CapsuleError",
+    "ImplausibleValueError",
     "LenaschedError",
     "MissingDependencyError",
     "OutputError",
@@ -80,6 +82,33 @@ class CapsuleError(ScheduleError):
         self.dose_mg = dose_mg
         self.strengths = tuple(strengths)
         super().__init__(message)
+
+
+class ImplausibleValueError(ScheduleError):
+    """A patient value outside lenasched's plausibility range (``lenasched.plausible.LIMITS``).
+
+    Keeps the limit's ``name`` (what ``allow_implausible`` / ``--allow-implausible`` takes), the
+    value and the range; the message names all three and how to allow the value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        name: str = "",
+        value: object = None,
+        low: object = None,
+        high: object = None,
+        unit: str = "",
+    ) -> None:
+        self.name = name
+        self.value = value
+        self.low = low
+        self.high = high
+        self.unit = unit
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles with its fields (the default would keep the message only)
+        return (type(self), (str(self.args[0]), self.name, self.value, self.low, self.high, self.unit))
 
 
 class UnknownProtocolError(LenaschedError, LookupError):

@@ -57,6 +57,7 @@ class Resume(_Event):
     drug: str = PRIMARY
     level: Literal["same", "lower"] = Field(default="lower", description="'lower' = next lower dose level.")
     dose: Decimal | None = Field(default=None, gt=0, description="Resume at this dose instead (mg as prescribed).")
+    reason: str | None = Field(default=None, min_length=1, description="Why, e.g. the result that recovered.")
 
     def describe(self) -> str:
         how = (
@@ -64,16 +65,19 @@ class Resume(_Event):
             if self.dose is not None
             else ("one dose level lower" if self.level == "lower" else "at the same dose")
         )
-        return f"resume on {self.date.isoformat()} {how}"
+        why = f" ({self.reason})" if self.reason is not None else ""
+        return f"resume on {self.date.isoformat()} {how}{why}"
 
 
 class Delay(_Event):
     kind: Literal["delay"] = "delay"
     cycle: int = Field(ge=1, description="Cycle number counted across phases (1 = the first cycle).")
     days: int = Field(ge=1, le=365)
+    reason: str | None = Field(default=None, min_length=1, description="Why, e.g. the result that kept it back.")
 
     def describe(self) -> str:
-        return f"cycle {self.cycle} delayed by {self.days} day(s)"
+        why = f" ({self.reason})" if self.reason is not None else ""
+        return f"cycle {self.cycle} delayed by {self.days} day(s){why}"
 
 
 class NoEscalation(_Event):

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ProtocolError
@@ -210,18 +209,6 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class _DecimalLoader(yaml.SafeLoader):
-    """Safe YAML whose floats are exact decimals, as in protocol files."""
-
-
-def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    assert isinstance(node, yaml.ScalarNode)
-    return Decimal(str(node.value).replace("_", ""))
-
-
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
-
-
 def label_path() -> Path:
     """Where the bundled label file is (beside the bundled protocols, in ``label/``)."""
     from .registry import protocols_dir
@@ -230,19 +217,21 @@ def label_path() -> Path:
 
 
 def parse_label(text: str, source: str = "<label>") -> Label:
-    """Validate label YAML text; problems become ``ProtocolError`` naming the file and field."""
+    """Validate label YAML text; problems become ``ProtocolError`` naming the file and field.
+
+    Read by the protocol loader's YAML reader (``lenasched.loader``), with its limits: no tags, exact
+    decimals, and aliases, merge keys, nesting and size bounded; the text is also held to ``MAX_BYTES``.
+    """
+    from .loader import _read_yaml
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
     try:
-        data: Any = yaml.load(text, Loader=_DecimalLoader)  # a SafeLoader subclass: no arbitrary tags
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ProtocolError(
-            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            file=source,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
-    if not isinstance(data, dict):
-        raise ProtocolError("the label file must be a mapping of fields", file=source)
+        data: Any = _read_yaml(text, source)[0]
+    except ProtocolError as exc:
+        if exc.message == "a protocol file must be a mapping of fields":
+            raise ProtocolError("the label file must be a mapping of fields", file=source) from None
+        raise
     try:
         return Label.model_validate(data)
     except ValidationError as exc:
@@ -271,6 +260,8 @@ def load_label(path: str | Path | None = None) -> Label:
         return _bundled()
     file = Path(path)
     try:
+        if file.stat().st_size > MAX_BYTES:
+            raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=str(file))
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProtocolError(f"cannot read the file: {exc.strerror}", file=str(file)) from None

@@ -31,7 +31,137 @@ __all__ = [
 ]
 
 MAX_BYTES = 1_000_000
+"""Largest file (and text) read, in bytes; checked before parsing."""
 MAX_NODES = 100_000
+"""Most values a document may expand to, counting each alias (``*name``) as a copy of what it names."""
+MAX_ALIASES = 1_000
+"""Most aliases (``*name``) in one document; refused while composing, before anything is expanded."""
+MAX_DEPTH = 100
+"""Deepest nesting of lists and mappings, as written and as expanded through aliases and merge keys."""
+MAX_MERGED = 1_000
+"""Most entries merge keys (``<<``) may bring into one mapping, counted as if every alias were copied."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _LimitExceeded(Exception):
+    """A guard of ``_GuardedLoader`` fired; ``_read_yaml`` turns it into a located ``ProtocolError``."""
+
+    def __init__(self, message: str, mark: yaml.Mark | None, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+        self.hint = hint
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """SafeLoader with limits, so a small hostile file is refused at once instead of exhausting memory.
+
+    Counts aliases and nesting depth while composing, and replaces PyYAML's merge-key flattening by
+    one that first counts what the merges would bring in (an alias chain of ``<<: [*a, *a]`` doubles
+    at every level: the "merge-key bomb", exponential in PyYAML before 6.0.4) and refuses more than
+    ``MAX_MERGED`` entries, whatever PyYAML version is installed. Identical entries (the same key node
+    reached through two aliases) are merged once.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+        self._merge_sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _LimitExceeded(
+                    f"the document has more than {MAX_ALIASES} aliases (*name; limit MAX_ALIASES)",
+                    self._next_mark(),
+                    "remove YAML aliases",
+                )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _LimitExceeded(
+                    f"lists and mappings nest deeper than {MAX_DEPTH} levels (limit MAX_DEPTH)",
+                    self._next_mark(),
+                    "a protocol file needs only a few levels",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _next_mark(self) -> yaml.Mark | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        return event.start_mark  # type: ignore[return-value]  # a Mark of libyaml's type in the stubs' union
+
+    def _merged_size(self, node: yaml.MappingNode, depth: int = 0) -> int:
+        """Entries of ``node`` once its merge keys are expanded, every alias copied (memoised per node)."""
+        known = self._merge_sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > MAX_DEPTH:
+            raise _LimitExceeded(
+                f"merge keys (<<) nest deeper than {MAX_DEPTH} levels (limit MAX_DEPTH)",
+                node.start_mark,
+                "remove YAML merge keys",
+            )
+        self._merge_sizes[id(node)] = 0  # a mapping that merges itself counts once
+        own = merged = 0
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own += 1
+                continue
+            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for sub in subs:
+                if isinstance(sub, yaml.MappingNode):
+                    merged += self._merged_size(sub, depth + 1)
+            if merged > MAX_MERGED:
+                raise _LimitExceeded(
+                    f"merge keys (<<) bring more than {MAX_MERGED} entries into this mapping (limit MAX_MERGED)",
+                    key_node.start_mark,
+                    "remove YAML merge keys and aliases",
+                )
+        self._merge_sizes[id(node)] = own + merged
+        return own + merged
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        self._merged_size(node)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        seen: set[int] = set()
+        index = 0
+        while index < len(node.value):
+            key_node, value_node = node.value[index]
+            if key_node.tag == "tag:yaml.org,2002:value":
+                key_node.tag = "tag:yaml.org,2002:str"
+            if key_node.tag != _MERGE_TAG:
+                index += 1
+                continue
+            del node.value[index]
+            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            if not isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode)):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"expected a mapping or list of mappings for merging, but found {value_node.id}",
+                    value_node.start_mark,
+                )
+            for sub in subs:
+                if not isinstance(sub, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"expected a mapping for merging, but found {sub.id}",
+                        sub.start_mark,
+                    )
+                self.flatten_mapping(sub)
+                for pair in sub.value:
+                    if id(pair[0]) not in seen:
+                        seen.add(id(pair[0]))
+                        merged.append(pair)
+        if merged:
+            node.value = merged + node.value
+
 
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
@@ -48,6 +178,7 @@ class _Reader:
         self.source = source
         self.marks: Marks = {}
         self.nodes = 0
+        self.node: yaml.Node | None = None  # the node being read, for an error without one of its own
 
     def _fail(
         self, node: yaml.Node, message: str, path: tuple[str | int, ...], hint: str | None = None
@@ -63,15 +194,26 @@ class _Reader:
 
     def read(self, node: yaml.Node, path: tuple[str | int, ...] = ()) -> Any:
         self.nodes += 1
+        self.node = node
         if self.nodes > MAX_NODES:
             raise self._fail(node, f"the document expands to more than {MAX_NODES} nodes", path, "remove YAML aliases")
+        if len(path) > MAX_DEPTH:  # deeper than written: an alias that contains itself, or a chain of them
+            raise self._fail(
+                node,
+                f"the document nests deeper than {MAX_DEPTH} levels once aliases are expanded (limit MAX_DEPTH)",
+                path[:3],  # where it starts; the whole path would be MAX_DEPTH steps long
+                "remove YAML aliases",
+            )
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in _PLAIN_TAGS:
             raise self._fail(
                 node, f"the YAML tag {node.tag!r} is not allowed", path, "protocol files hold plain data only"
             )
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.MarkedYAMLError as exc:  # a merge key (<<) with something other than mappings
+                raise self._fail(node, str(exc.problem or exc), path) from None
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 key = self._scalar(key_node, path)
@@ -102,10 +244,16 @@ class _Reader:
 
 
 def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
-    """Safe-parse YAML text into a mapping plus the position of every field path."""
+    """Safe-parse YAML text into a mapping plus the position of every field path.
+
+    Refuses, with ``file:line:column``, text over ``MAX_BYTES`` (before parsing), more than
+    ``MAX_ALIASES`` aliases, nesting deeper than ``MAX_DEPTH``, merge keys bringing in more than
+    ``MAX_MERGED`` entries and documents expanding to more than ``MAX_NODES`` values.
+    """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
-    loader = yaml.SafeLoader(text)
+    loader = _GuardedLoader(text)
+    reader = _Reader(loader, source)
     try:
         try:
             node = loader.get_single_node()
@@ -122,8 +270,24 @@ def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
             raise ProtocolError(f"not valid YAML: {exc}", file=source) from None
         if node is None:
             raise ProtocolError("the file is empty", file=source, hint="start with `schema_version: 1`")
-        reader = _Reader(loader, source)
         data = reader.read(node)
+    except _LimitExceeded as exc:
+        raise ProtocolError(
+            exc.message,
+            file=source,
+            line=exc.mark.line + 1 if exc.mark else None,
+            column=exc.mark.column + 1 if exc.mark else None,
+            hint=exc.hint,
+        ) from None
+    except RecursionError:  # a guard above should fire first; never let a traceback out
+        mark = reader.node.start_mark if reader.node is not None else loader.get_mark()
+        raise ProtocolError(
+            f"the document nests too deeply to read (limit MAX_DEPTH = {MAX_DEPTH} levels)",
+            file=source,
+            line=mark.line + 1,
+            column=mark.column + 1,
+            hint="remove YAML aliases and deep nesting",
+        ) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -300,7 +464,13 @@ def _read_text(file: Path) -> str:
         size = file.stat().st_size
         if size > MAX_BYTES:
             raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=str(file))
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:  # at most MAX_BYTES + 1: a pipe or device reports no size
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=str(file))
+        text = raw.decode("utf-8")
+        if "\r" in text:  # as read_text() would give it (universal newlines)
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         raise ProtocolError("no such file", file=str(file)) from None
     except UnicodeDecodeError as exc:

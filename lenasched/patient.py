@@ -2,15 +2,23 @@
 
 BSA is rounded to 2 decimals, as charts and prescriptions state it, so the computed mg of a
 mg/m² dose is reproducible by hand.
+
+Values outside lenasched's plausibility ranges (``lenasched.plausible``: BSA, height, weight, the
+BSA computed from height and weight) are refused unless allowed by name (``allow_implausible``).
+Every problem with the inputs is a ``ScheduleError`` (``ImplausibleValueError`` for a range), never
+a bare pydantic ``ValidationError``.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import LenaschedError, ScheduleError
+from .plausible import check_plausible, known_limit_names
 
 __all__ = ["Patient", "bsa_dubois", "bsa_mosteller"]
 
@@ -34,15 +42,46 @@ class Patient(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    bsa_m2: Decimal | None = Field(default=None, gt=0, le=5, description="Body-surface area in m².")
-    height_cm: Decimal | None = Field(default=None, gt=30, le=260)
-    weight_kg: Decimal | None = Field(default=None, gt=2, le=400)
+    bsa_m2: Decimal | None = Field(default=None, gt=0, description="Body-surface area in m².")
+    height_cm: Decimal | None = Field(default=None, gt=0)
+    weight_kg: Decimal | None = Field(default=None, gt=0)
     bsa_formula: Literal["mosteller", "dubois"] = "mosteller"
+    allow_implausible: frozenset[str] = Field(
+        default=frozenset(),
+        description="Names of plausibility limits (lenasched.plausible.LIMITS) this patient may exceed, e.g. {'bsa'}.",
+    )
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _patient_error(exc) from None
+
+    @classmethod
+    def model_validate(cls, *args: Any, **kwargs: Any) -> Patient:  # errors as in __init__
+        try:
+            return super().model_validate(*args, **kwargs)
+        except ValidationError as exc:
+            raise _patient_error(exc) from None
+
+    @field_validator("allow_implausible", mode="before")
+    @classmethod
+    def _known_names(cls, value: Any) -> Any:
+        return known_limit_names(value) if isinstance(value, (str, set, frozenset, list, tuple)) else value
 
     @model_validator(mode="after")
     def _check(self) -> Patient:
         if self.bsa_m2 is not None and self.height_cm is not None:
             raise ValueError("give either a BSA or height and weight, not both")
+        allow = self.allow_implausible
+        for name, value in (("bsa", self.bsa_m2), ("height", self.height_cm), ("weight", self.weight_kg)):
+            if value is not None:
+                check_plausible(name, value, allow)  # first: its message says what is wrong and how to allow it
+                _check_hard_limit(name, value)
+        if self.bsa_m2 is None and self.bsa is not None:
+            note = f"{self.bsa_formula.capitalize()}, from {self.height_cm} cm and {self.weight_kg} kg"
+            check_plausible("bsa", self.bsa, allow, note=note)
+            _check_hard_limit("bsa", self.bsa)
         return self
 
     @property
@@ -65,4 +104,37 @@ class Patient(BaseModel):
             )
         if self.weight_kg is not None and self.height_cm is None:  # with a height, the BSA line names it
             bits.append(f"weight {self.weight_kg} kg")
+        if self.allow_implausible and bits:
+            bits.append("plausibility check waived for: " + ", ".join(sorted(self.allow_implausible)))
         return ", ".join(bits)
+
+
+_HARD_LIMITS: dict[str, tuple[Decimal, Decimal, str]] = {
+    "bsa": (Decimal(0), Decimal(5), "m²"),
+    "height": (Decimal(30), Decimal(260), "cm"),
+    "weight": (Decimal(2), Decimal(400), "kg"),
+}
+"""``low < value <= high`` whatever ``allow_implausible`` says: beyond these a value is an error, not a rare patient."""
+
+
+def _check_hard_limit(name: str, value: Decimal) -> None:
+    low, high, unit = _HARD_LIMITS[name]
+    if not low < value <= high:
+        raise ScheduleError(
+            f"patient {name} {value} {unit} is outside the hard limit {low}-{high} {unit}, "
+            "which allow_implausible does not lift"
+        )
+
+
+def _patient_error(exc: ValidationError) -> LenaschedError:
+    """The error to raise for a failed validation: a lenasched error raised by a check as it is (an
+    ``ImplausibleValueError`` keeps its fields), anything else as a ``ScheduleError`` naming the field."""
+    errors = exc.errors()
+    first = errors[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, LenaschedError):
+        return cause
+    loc = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ScheduleError(f"patient{' ' + loc if loc else ''}: {message}{more}")

@@ -94,11 +94,18 @@ def plot_figure(series: Sequence[DoseSeries], *, title: str | None = None, drug:
 
 
 def save_plot(
-    series: Sequence[DoseSeries], path: str | Path, *, title: str | None = None, drug: str = PRIMARY_DRUG
-) -> None:
+    series: Sequence[DoseSeries],
+    path: str | Path,
+    *,
+    title: str | None = None,
+    drug: str = PRIMARY_DRUG,
+    force: bool = False,
+) -> tuple[Path, ...]:
     """Draw ``series`` and write the file atomically; the type comes from the suffix (.png, .svg, .pdf).
 
-    The same data gives the same bytes (no dates in the file metadata).
+    The same data gives the same bytes (no dates in the file metadata). Written like every output
+    (``lenasched.atomic.write_atomic``): ``force`` replaces a read-only file; returns the stale
+    temporaries of interrupted earlier writes that were removed.
     """
     target = Path(path)
     kind = target.suffix.lower().lstrip(".")
@@ -111,4 +118,4 @@ def save_plot(
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "lenasched", "pdf.compression": 6}):
         figure.savefig(buffer, format=kind, dpi=120, metadata=metadata)
-    write_atomic(target, buffer.getvalue())
+    return write_atomic(target, buffer.getvalue(), force=force)

@@ -14,9 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
@@ -28,7 +26,9 @@ from .dayspec import CycleSet, format_days, format_lead_in_days, parse_cycles, p
 from .doses import format_dose
 from .drugs import LENALIDOMIDE, normalise_drug
 from .limits import MAX_CYCLE_DAY, MAX_CYCLES_IN_A_PHASE, MAX_ESCALATION_LEVELS, MAX_INTERVAL_DAYS
+from .modelbase import FieldProblem, Frozen
 from .outcomes import Outcomes
+from .rules import LabRule
 from .sourced import Sourced, iter_sourced
 
 __all__ = [
@@ -104,21 +104,7 @@ def _oral_lenalidomide(drug: str, route: str) -> None:
         )
 
 
-class FieldProblem(ValueError):
-    """Raised inside validators; ``path`` points below the model being validated."""
-
-    def __init__(self, message: str, path: tuple[str | int, ...] = (), hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.hint = hint
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class Reference(_Frozen):
+class Reference(Frozen):
     """A publication or registry record that values can cite."""
 
     authors: list[str] = Field(default_factory=list, description="'Surname Initials', first authors first.")
@@ -143,7 +129,7 @@ class Reference(_Frozen):
         return text
 
 
-class CycleDay(_Frozen):
+class CycleDay(Frozen):
     """A named day of a phase: day ``day`` of cycle ``cycle``."""
 
     cycle: int = Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)
@@ -153,7 +139,7 @@ class CycleDay(_Frozen):
         return f"cycle {self.cycle} day {self.day}"
 
 
-class Repeat(_Frozen):
+class Repeat(Frozen):
     """A schedule that is not "days of a cycle": every N days, weeks or months from a cycle day.
 
     It ends after ``count`` administrations, after ``for_days`` days, or with the phase.
@@ -216,7 +202,7 @@ Timing = EveryDays | EveryCycles | AtCycleDays
 """When an escalation steps up: the typed form of the YAML's ``every_days`` / ``every_cycles`` / ``at``."""
 
 
-class Escalation(_Frozen):
+class Escalation(Frozen):
     """Intra-patient dose escalation: where it starts, how it steps, when, and where it stops.
 
     Either ``start``/``step``/``cap`` (equal steps) or ``sequence`` (the doses in order).
@@ -350,7 +336,7 @@ class Escalation(_Frozen):
         return self.levels[-1]
 
 
-class _Given(_Frozen):
+class _Given(Frozen):
     """What every regimen says about the drug itself: its name (one normal form), route, role and unit."""
 
     drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
@@ -477,7 +463,7 @@ class DrugRegimen(_Given):
         return days
 
 
-class Phase(_Frozen):
+class Phase(Frozen):
     """A run of cycles of one length (induction, consolidation, maintenance...)."""
 
     name: str = Field(min_length=1)
@@ -581,7 +567,7 @@ class LeadInRegimen(_Given):
         return self.dose.value
 
 
-class LeadIn(_Frozen):
+class LeadIn(Frozen):
     """What is given before the first treatment cycle, on days -N..-1 (``--start`` is cycle 1 day 1)."""
 
     drugs: list[LeadInRegimen] = Field(min_length=1)
@@ -605,14 +591,14 @@ class LeadIn(_Frozen):
         return -min(d for r in self.drugs for d in r.days.value)
 
 
-class Include(_Frozen):
+class Include(Frozen):
     """A reference to an add-on module and the phase it joins."""
 
     addon: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     phase: str | None = Field(default=None, description="Phase name; default the first phase.")
 
 
-class AddOn(_Frozen):
+class AddOn(Frozen):
     """A reusable set of regimens (prophylaxis, supportive care) written once, included by protocols."""
 
     schema_version: Literal[1]
@@ -624,7 +610,7 @@ class AddOn(_Frozen):
     drugs: list[DrugRegimen] = Field(min_length=1)
 
 
-class Protocol(_Frozen):
+class Protocol(Frozen):
     """A dosing protocol: identity, evidence and phases. Validated on construction."""
 
     schema_version: Literal[1] = Field(description="Format version; this is version 1.")
@@ -641,6 +627,14 @@ class Protocol(_Frozen):
     outcomes: Outcomes = Field(default_factory=Outcomes, description="Reported outcomes; omitted = not reported.")
     includes: list[Include] = Field(
         default_factory=list, description="Add-on modules (protocols/addons/<id>.yaml) merged into a phase."
+    )
+    dose_modification: list[LabRule] = Field(
+        default_factory=list,
+        description=(
+            "The dose-modification table as rules (see LabRule): what to do when a lab value falls or a "
+            "toxicity is graded. `lenasched calendar --lab`/`--labs` and `lenasched advise` apply them; "
+            "a protocol without rules refuses lab results."
+        ),
     )
 
     @model_validator(mode="after")
@@ -662,6 +656,16 @@ class Protocol(_Frozen):
                     ("includes", i),
                     "load the protocol with lenasched.load_protocol / parse_protocol, which resolve includes",
                 )
+        seen_rules: set[str] = set()
+        for i, rule in enumerate(self.dose_modification):
+            if rule.drug not in self.drugs:
+                raise FieldProblem(
+                    f"rule {rule.id!r} modifies {rule.drug!r}, which this protocol does not give",
+                    ("dose_modification", i, "drug"),
+                )
+            if rule.id in seen_rules:
+                raise FieldProblem(f"rule id {rule.id!r} is used twice", ("dose_modification", i, "id"))
+            seen_rules.add(rule.id)
         known = ["primary", *self.references]
         for path, sourced in iter_sourced(self):
             if sourced.source is not None and sourced.source not in known:

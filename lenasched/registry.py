@@ -67,15 +67,22 @@ def alias_note(name: str | Path) -> str | None:
     return f"{text!r} is the former id of {ALIASES[text]!r}" + (f" (renamed: {reason})" if reason else "")
 
 
+LABEL_PREFIX = "label-"
+"""The approved regimens of the product label live in ``protocols/label/`` with ids ``label-...``."""
+
+
 def bundled_ids() -> tuple[str, ...]:
-    """Ids of every bundled protocol, sorted (current ids only, no aliases)."""
-    return tuple(sorted(p.stem for p in protocols_dir().glob("*.yaml")))
+    """Ids of every bundled protocol, sorted (current ids only, no aliases): trial protocols, then label regimens."""
+    trials = sorted(p.stem for p in protocols_dir().glob("*.yaml"))
+    label = sorted(p.stem for p in (protocols_dir() / "label").glob(f"{LABEL_PREFIX}*.yaml"))
+    return (*trials, *label)
 
 
 def protocol_path(protocol_id: str) -> Path:
     """Path of a bundled protocol (by id or former id); unknown ids raise with the close matches."""
     name = current_id(protocol_id)
-    path = protocols_dir() / f"{name}.yaml"
+    folder = protocols_dir() / "label" if name.startswith(LABEL_PREFIX) else protocols_dir()
+    path = folder / f"{name}.yaml"
     if not path.is_file() or name != name.strip() or "/" in name:
         known = bundled_ids()
         close = difflib.get_close_matches(protocol_id, known, n=3, cutoff=0.5)

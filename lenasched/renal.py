@@ -12,7 +12,7 @@ Bands the label says were not studied (CrCl < 11 mL/min without dialysis) are re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +22,7 @@ from .calendar import Calendar, DoseDay
 from .doses import format_dose
 from .errors import ScheduleError
 from .label import Label, RenalBand, RenalDose, load_label
+from .plausible import check_plausible, known_limit_names
 
 if TYPE_CHECKING:
     from .engine.apply import RenalCeiling, RenalChangeRecord
@@ -53,24 +54,34 @@ def scr_umol_to_mg_dl(scr_umol_l: Decimal) -> Decimal:
     return scr_umol_l / _UMOL_PER_MG_DL
 
 
-def cockcroft_gault(age_years: int | Decimal, weight_kg: Decimal, scr_mg_dl: Decimal, sex: Sex) -> Decimal:
+def cockcroft_gault(
+    age_years: int | Decimal,
+    weight_kg: Decimal,
+    scr_mg_dl: Decimal,
+    sex: Sex,
+    *,
+    allow_implausible: Iterable[str] = (),
+) -> Decimal:
     """Creatinine clearance in mL/min, 1 decimal: (140 − age) × weight / (72 × SCr), × 0.85 for women.
+
+    Age, weight and serum creatinine outside lenasched's plausibility ranges (``lenasched.plausible``)
+    are refused (``ImplausibleValueError``) unless ``allow_implausible`` names them.
 
     >>> cockcroft_gault(60, Decimal("72"), Decimal("1.0"), "male")
     Decimal('80.0')
     >>> cockcroft_gault(60, Decimal("72"), Decimal("1.0"), "female")
     Decimal('68.0')
     """
+    allow = known_limit_names(allow_implausible)
     age = Decimal(age_years)
-    if not (18 <= age <= 120):
-        raise ScheduleError(f"Cockcroft-Gault is for adults: age {age} is outside 18-120 years")
-    if not (Decimal(20) <= weight_kg <= Decimal(400)):
-        raise ScheduleError(f"weight {weight_kg} kg is outside 20-400 kg; check the value and unit")
-    if not (Decimal("0.1") <= scr_mg_dl <= Decimal(20)):
-        raise ScheduleError(
-            f"serum creatinine {format_dose(scr_mg_dl)} mg/dL is outside 0.1-20 mg/dL; "
-            "check the value and its unit (µmol/L values must be given as µmol/L)"
-        )
+    check_plausible("age", age, allow)
+    check_plausible("weight", weight_kg, allow)
+    check_plausible("scr", scr_mg_dl, allow)
+    # The formula's own domain, whatever is allowed: a positive result needs age < 140, weight and SCr > 0.
+    if not (Decimal(0) < age < Decimal(140)):
+        raise ScheduleError(f"Cockcroft-Gault needs an age between 0 and 140 years, got {age}")
+    if not weight_kg > 0 or not scr_mg_dl > 0:
+        raise ScheduleError("Cockcroft-Gault needs a positive weight and serum creatinine")
     if sex not in ("female", "male"):
         raise ScheduleError(f"sex must be 'female' or 'male' for Cockcroft-Gault, got {sex!r}")
     value = (Decimal(140) - age) * weight_kg / (Decimal(72) * scr_mg_dl)
@@ -87,18 +98,33 @@ class RenalFunction:
     dialysis: bool = False
     method: Literal["given", "cockcroft-gault", "dialysis"] = "given"
     inputs: str = ""
+    allow_implausible: frozenset[str] = frozenset()
+    """Names of plausibility limits (``lenasched.plausible.LIMITS``) the inputs may exceed."""
 
     def __post_init__(self) -> None:
         if self.crcl_ml_min is None and not self.dialysis:
             raise ScheduleError(
                 "give a creatinine clearance (or the Cockcroft-Gault inputs), or say the patient is on dialysis"
             )
+        # 0-300 mL/min is the hard limit (the label data's own range); no override goes beyond it.
         if self.crcl_ml_min is not None and not (Decimal(0) <= self.crcl_ml_min <= Decimal(300)):
             raise ScheduleError(f"creatinine clearance {self.crcl_ml_min} mL/min is outside 0-300 mL/min")
+        object.__setattr__(self, "allow_implausible", known_limit_names(self.allow_implausible))
+        if self.crcl_ml_min is not None:
+            note = "Cockcroft-Gault" if self.method == "cockcroft-gault" else ""
+            check_plausible("crcl", self.crcl_ml_min, self.allow_implausible, note=note)
 
     @classmethod
-    def given(cls, crcl_ml_min: Decimal, *, dialysis: bool = False) -> RenalFunction:
-        return cls(crcl_ml_min, dialysis, "given", f"CrCl {format_dose(crcl_ml_min)} mL/min (given)")
+    def given(
+        cls, crcl_ml_min: Decimal, *, dialysis: bool = False, allow_implausible: Iterable[str] = ()
+    ) -> RenalFunction:
+        return cls(
+            crcl_ml_min,
+            dialysis,
+            "given",
+            f"CrCl {format_dose(crcl_ml_min)} mL/min (given)",
+            known_limit_names(allow_implausible),
+        )
 
     @classmethod
     def on_dialysis(cls) -> RenalFunction:
@@ -106,14 +132,22 @@ class RenalFunction:
 
     @classmethod
     def from_cockcroft_gault(
-        cls, *, age_years: int, weight_kg: Decimal, scr_mg_dl: Decimal, sex: Sex, dialysis: bool = False
+        cls,
+        *,
+        age_years: int,
+        weight_kg: Decimal,
+        scr_mg_dl: Decimal,
+        sex: Sex,
+        dialysis: bool = False,
+        allow_implausible: Iterable[str] = (),
     ) -> RenalFunction:
-        crcl = cockcroft_gault(age_years, weight_kg, scr_mg_dl, sex)
+        allow = known_limit_names(allow_implausible)
+        crcl = cockcroft_gault(age_years, weight_kg, scr_mg_dl, sex, allow_implausible=allow)
         inputs = (
             f"CrCl {format_dose(crcl)} mL/min (Cockcroft-Gault: age {age_years}, weight {format_dose(weight_kg)} kg, "
             f"serum creatinine {format_dose(scr_mg_dl.quantize(Decimal('0.01'), ROUND_HALF_UP))} mg/dL, {sex})"
         )
-        return cls(crcl, dialysis, "cockcroft-gault", inputs)
+        return cls(crcl, dialysis, "cockcroft-gault", inputs, allow)
 
     def describe(self) -> str:
         text = self.inputs or (
@@ -121,6 +155,8 @@ class RenalFunction:
         )
         if self.dialysis and "dialysis" not in text:
             text += ", on dialysis"
+        if self.allow_implausible:
+            text += "; plausibility check waived for: " + ", ".join(sorted(self.allow_implausible))
         return text
 
 

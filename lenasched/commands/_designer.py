@@ -66,8 +66,10 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..cli import add_output_argument
+
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    add_output_argument(parser, "write to this file (atomically; - for standard output) instead of the terminal")
 
 
 def protocols_with_variants(names: Sequence[str], overrides: Sequence[str]) -> list[Protocol]:
@@ -132,14 +134,14 @@ def csv_text(rows: Sequence[dict[str, Any]], *, missing: dict[str, str] | None =
 
 
 def emit_renderable(renderable: Any, output: str | None) -> None:
-    """Print a rich renderable, or write its plain text to ``output``."""
+    """Print a rich renderable, or write its plain text to ``output`` (``-``: that text to stdout)."""
     from rich.console import Console
 
     if output:
-        from ..atomic import write_atomic
+        from ..cli import _emit
 
         console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
         console.print(renderable)
-        write_atomic(output, console.export_text())
+        _emit(console.export_text(), output)
     else:
         Console().print(renderable)

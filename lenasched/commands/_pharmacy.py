@@ -42,12 +42,14 @@ def _number(text: str) -> Decimal:
 
 
 def _age(text: str) -> int:
+    """A whole number of years; the adult range is checked with the other values (``lenasched.plausible``),
+    so ``--allow-implausible age`` can accept an age outside it."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of years") from None
-    if not 18 <= value <= 120:
-        raise argparse.ArgumentTypeError(f"age {value} is outside 18-120 years (Cockcroft-Gault is for adults)")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"age {value} must be a positive number of years")
     return value
 
 
@@ -74,6 +76,18 @@ def add_renal_arguments(parser: argparse.ArgumentParser, *, with_weight: bool) -
     group.add_argument("--scr-unit", choices=("mg/dL", "umol/L"), default="mg/dL", help="unit of --scr (default mg/dL)")
     group.add_argument("--sex", choices=("female", "male"), help="sex (Cockcroft-Gault)")
     group.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
+    from ..plausible import LIMITS
+
+    parser.add_argument(
+        "--allow-implausible",
+        action="append",
+        default=[],
+        choices=sorted(LIMITS),
+        metavar="NAME",
+        help="accept a patient value outside lenasched's plausibility range for NAME (one of: "
+        + ", ".join(sorted(LIMITS))
+        + "); repeat for several",
+    )
     group.add_argument(
         "--renal-column",
         choices=("mm_mcl", "mds"),
@@ -99,22 +113,31 @@ def add_rems_arguments(parser: argparse.ArgumentParser) -> None:
 
 def renal_function(args: argparse.Namespace) -> RenalFunction | None:
     """The patient's renal function from the options, or None when none was given."""
+    from ..plausible import check_plausible
     from ..renal import RenalFunction, scr_umol_to_mg_dl
 
+    allow = frozenset(args.allow_implausible)
     cg = {"--age": args.age, "--scr": args.scr, "--sex": args.sex}
     given_cg = [k for k, v in cg.items() if v is not None]
     if args.crcl is not None:
         if given_cg:
             raise OptionError(f"give either --crcl or the Cockcroft-Gault inputs, not both (got {', '.join(given_cg)})")
-        return RenalFunction.given(args.crcl, dialysis=args.dialysis)
+        return RenalFunction.given(args.crcl, dialysis=args.dialysis, allow_implausible=allow)
     if given_cg:
         needed = {"--age": args.age, "--weight": args.weight, "--scr": args.scr, "--sex": args.sex}
         missing = [k for k, v in needed.items() if v is None]
         if missing:
             raise OptionError(f"Cockcroft-Gault needs --age, --weight, --scr and --sex (missing: {', '.join(missing)})")
         scr = args.scr if args.scr_unit == "mg/dL" else scr_umol_to_mg_dl(args.scr)
+        if args.scr_unit != "mg/dL":  # refused as typed, in µmol/L, not as the converted mg/dL
+            check_plausible("scr", scr, allow, shown=f"{args.scr} µmol/L")
         return RenalFunction.from_cockcroft_gault(
-            age_years=args.age, weight_kg=args.weight, scr_mg_dl=scr, sex=args.sex, dialysis=args.dialysis
+            age_years=args.age,
+            weight_kg=args.weight,
+            scr_mg_dl=scr,
+            sex=args.sex,
+            dialysis=args.dialysis,
+            allow_implausible=allow,
         )
     if args.dialysis:
         return RenalFunction.on_dialysis()

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plot import comparison_series, save_plot
 
-        save_plot(comparison_series(result), args.plot)
+        for stale in save_plot(comparison_series(result), args.plot, force=getattr(args, "force", False)):
+            print(f"note: removed stale temporary file {stale} from an interrupted run", file=sys.stderr)
         print(f"plot written to {args.plot}", file=sys.stderr)
     if args.format == "csv":
         missing = {f"outcome_{name}": "NR" for name in OUTCOME_FIELDS}

@@ -9,7 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
-    from ..cli import _date, _positive_int
+    from ..cli import _date, _positive_int, add_output_argument
     from ._pharmacy import add_multiple_argument, add_renal_arguments
 
     parser = sub.add_parser(
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     horizon.add_argument("--until", type=_date, help="last date to plan (YYYY-MM-DD)")
     add_multiple_argument(parser)
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument("--output", "-o", help="write to this file (atomically) instead of the terminal")
+    add_output_argument(parser, "write to this file (atomically; - for standard output) instead of the terminal")
     add_renal_arguments(parser, with_weight=True)
     from ._events import add_event_arguments
 

@@ -10,6 +10,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
+    from ..cli import add_output_argument
     from ._designer import add_set_argument
 
     parser = sub.add_parser(
@@ -23,7 +24,9 @@ def register(sub: Any) -> None:
     parser.add_argument("protocol", help="bundled id or path to a YAML file")
     add_set_argument(parser)
     parser.add_argument("--id", dest="new_id", help="id of the variant (default: ID-variant)")
-    parser.add_argument("--output", "-o", help="write the YAML to this file (atomically) instead of the terminal")
+    add_output_argument(
+        parser, "write the YAML to this file (atomically; - for standard output) instead of the terminal"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         "Changed values carry `assumption:` saying what they were; see `notes:`.",
     ]
     text = protocol_to_yaml(variant, header=header)
-    if parse_protocol(text, source=args.output or "<variant>") != variant:  # never write what does not read back
+    source = "<variant>" if args.output in (None, "-") else args.output
+    if parse_protocol(text, source=source) != variant:  # never write what does not read back
         raise LenaschedError(f"internal error: the YAML of {variant.id} does not read back to the same protocol")
     _emit(text, args.output)
     return 0

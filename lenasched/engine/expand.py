@@ -13,15 +13,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from ..calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
 from ..doses import format_dose
 from ..drugs import normalise_drug
 from ..errors import ScheduleError
 from ..events import PatientEvents, Resume
+from ..labs import LabError, LabResult
 from ..patient import Patient
 from ..protocol import DrugRegimen, LeadInRegimen, Protocol
 from ..safety import Permission
 from .apply import RenalCeiling, apply_plan
+from .lab_rules import lab_events
 from .modifiers import Trail
 from .plan import Plan, Slot, ladder_of, make_plan
 
@@ -46,6 +50,7 @@ def expand(
     allow: Collection[Permission] = (),
     label: Label | None = None,
     drugs: Collection[str] | None = None,
+    labs: Sequence[LabResult] | None = None,
 ) -> Calendar:
     """Expand ``protocol`` from ``start`` (cycle 1 day 1) into a calendar.
 
@@ -58,6 +63,8 @@ def expand(
     product label data the renal rule reads (default: the bundled one). ``drugs`` keeps only those
     drugs (e.g. lenalidomide, to dispense it): cycles keep their dates, the other drugs' doses are not
     computed (so they need no BSA), and events naming them are checked and recorded as not applied.
+    ``labs`` (dated results and toxicity grades) go through the protocol's ``dose_modification``
+    rules; the holds, resumptions and delays they give join ``events`` and are applied with them.
     """
     if cycles is not None and cycles < 1:
         raise ScheduleError(f"cycles must be at least 1, got {cycles}")
@@ -69,8 +76,13 @@ def expand(
         )
     events = events or PatientEvents()
     plan = make_plan(protocol, start, cycles=cycles, until=until)
+    lab_notes: tuple[tuple[date, str, str, str], ...] = ()
+    if labs:
+        events, lab_notes = _with_labs(protocol, plan, events, labs, until)
     _check_events(plan, events)
     trail = Trail()
+    for note in lab_notes:
+        trail.note(*note)
     if drugs is not None:
         plan = _only(plan, drugs, events, trail)
     shifts, notes = _delays(plan, events, trail)
@@ -97,6 +109,29 @@ def expand(
         until=until,
         allow=frozenset(allow),
     )
+
+
+def _with_labs(
+    protocol: Protocol, plan: Plan, events: PatientEvents, labs: Sequence[LabResult], until: date | None
+) -> tuple[PatientEvents, tuple[tuple[date, str, str, str], ...]]:
+    """The entered events and the ones the results give, checked together as one list."""
+    if until is not None:
+        late = [r for r in labs if r.date > until]
+        if late:
+            raise LabError(f"result {late[0].describe()} is after the calendar's end ({until.isoformat()})")
+    derived = lab_events(protocol, plan, labs, events.delays())
+    entered = len(events.events)
+    try:
+        return PatientEvents(events=[*events.events, *derived.events]), derived.notes
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = problem.get("loc", ())
+        index = where[1] if len(where) > 1 and isinstance(where[1], int) else None
+        message = str(problem.get("ctx", {}).get("error", problem.get("msg", "")))
+        if index is not None and index >= entered:
+            result = derived.results[index - entered]
+            raise LabError(f"result {result.describe()}: {message}") from None
+        raise LabError(f"the results do not fit the entered events: {message}") from None
 
 
 def _only(plan: Plan, drugs: Collection[str], events: PatientEvents, trail: Trail) -> Plan:

@@ -1,0 +1,27 @@
+"""What every model of the protocol format shares: frozen, strict models and located problems.
+
+Kept apart from ``protocol`` so the models of other blocks (dose-modification rules, events) can
+build on it without importing the protocol model, and the protocol model can include them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["FieldProblem", "Frozen"]
+
+
+class FieldProblem(ValueError):
+    """Raised inside validators; ``path`` points below the model being validated."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.hint = hint
+
+
+class Frozen(BaseModel):
+    """Immutable, unknown keys refused, schema built on first use (start-up stays fast)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
