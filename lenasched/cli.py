@@ -101,9 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--reminder", type=_clock, metavar="HH:MM", help="ics: a daily reminder at this time (with --tz)")
     cal.add_argument("--tz", metavar="ZONE", help="ics: IANA time zone of the reminder, e.g. Europe/Rome")
     _add_export_arguments(cal)
-    from .commands._events import add_event_arguments
+    from .commands._events import add_event_arguments, add_lab_arguments
 
     add_event_arguments(cal)
+    add_lab_arguments(cal)
     body = cal.add_argument_group("patient (for mg/m² and mg/kg doses)")
     body.add_argument("--bsa", type=_decimal, help="body-surface area in m²")
     body.add_argument("--height", type=_decimal, help="height in cm (with --weight: BSA is computed)")
@@ -126,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
-EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "compare", "variant", "simulate")
+EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "advise", "compare", "variant", "simulate")
 
 
 def _extra(name: str) -> Any:
@@ -248,7 +249,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     _check_export_arguments(args)
     protocol = resolve_protocol(args.protocol)
     cycles, until = horizon_of(protocol, args, "showing")
-    from .commands._events import events_from_args
+    from .commands._events import events_from_args, labs_from_args
     from .commands._pharmacy import apply_pharmacy, renal_function
 
     calendar = expand(  # the Calendar itself refuses impossible doses (lenasched.safety)
@@ -260,6 +261,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         events=events_from_args(args),
         renal=renal_function(args),
         renal_column=args.renal_column,
+        labs=labs_from_args(args),
     )
     layer = apply_pharmacy(args, calendar)
     if args.format == "html":

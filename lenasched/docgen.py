@@ -124,6 +124,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             '  orr_pct: {value: 65, source: primary, detail: "overall response rate 65%"}',
         ),
         "includes": (None, "includes:\n  - {addon: aspirin-thromboprophylaxis, phase: treatment}"),
+        "renal_column": (None, "renal_column: {value: mds, source: primary, detail: the label's MDS column}"),
         "dose_modification": (
             None,
             "dose_modification:\n"

@@ -628,6 +628,14 @@ class Protocol(Frozen):
     includes: list[Include] = Field(
         default_factory=list, description="Add-on modules (protocols/addons/<id>.yaml) merged into a phase."
     )
+    renal_column: Sourced[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] | None = Field(
+        default=None,
+        description=(
+            "The column of the product label's renal starting-dose table for this regimen's indication "
+            "(`mm_mcl`, `mds`, ...); the label tables differ by indication. Default `mm_mcl`; "
+            "`--renal-column` overrides it. A column the label data does not hold is refused when CrCl is given."
+        ),
+    )
     dose_modification: list[LabRule] = Field(
         default_factory=list,
         description=(

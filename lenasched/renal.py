@@ -247,7 +247,7 @@ class RenalAdjustment:
 
 
 def adjust_for_renal(
-    calendar: Calendar, renal: RenalFunction, *, column: str = "mm_mcl", label: Label | None = None
+    calendar: Calendar, renal: RenalFunction, *, column: str | None = None, label: Label | None = None
 ) -> tuple[Calendar, RenalAdjustment]:
     """The calendar expanded again with the label's renal rule as a modifier, and the record of changes.
 
@@ -280,7 +280,11 @@ def renal_modifier(
 
     label = label or load_label()
     if column not in label.renal.columns:
-        raise ScheduleError(f"unknown renal table column {column!r}; known: {', '.join(label.renal.columns)}")
+        raise ScheduleError(
+            f"lenasched's label data has no renal table column {column!r} ({protocol.id}'s indication): its "
+            f"starting dose for this CrCl was not verified; known columns: {', '.join(label.renal.columns)}. "
+            "Give the prescribed dose instead of a CrCl, or --renal-column if another column applies"
+        )
     band = renal_band(renal, label)
     drug = label.drug
     if band is None:

@@ -137,7 +137,7 @@ def test_dialysis_note_and_columns() -> None:
     assert "after dialysis" in record.summary() and len(record.lowered) == 42
     with pytest.raises(ScheduleError, match="no verified myelodysplastic syndromes dose"):
         adjust_for_renal(calendar([lena(dose=10)]), RenalFunction.on_dialysis(), column="mds")
-    with pytest.raises(ScheduleError, match="unknown renal table column 'cll'"):
+    with pytest.raises(ScheduleError, match="label data has no renal table column 'cll'"):
         adjust_for_renal(calendar([lena(dose=10)]), RenalFunction.given(D(40)), column="cll")
     adjusted, _ = adjust_for_renal(calendar([lena(dose=10)]), RenalFunction.given(D(40)), column="mds")
     assert {d.dose_mg for d in adjusted} == {D(5)}

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ScheduleError
 from ..events import PatientEvents
 
-__all__ = ["add_event_arguments", "events_from_args"]
+__all__ = ["add_event_arguments", "add_lab_arguments", "events_from_args", "labs_from_args"]
 
 
 def add_event_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,35 @@ def add_event_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--delay", action="append", default=[], metavar="CYCLE:DAYS", help="delay cycle N by K days")
     group.add_argument("--no-escalation", action="append", default=[], metavar="DATE", help="no increase from DATE")
     group.add_argument("--stop", metavar="DATE", help="stop every drug from DATE")
+
+
+def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "lab results (through the protocol's dose-modification rules)",
+        "Counts in 10^9/L (plt=25 is 25,000/mcL; anc=1.4 is 1,400/mcL), crcl in mL/min, "
+        "grade.<toxicity>=0-5 (CTCAE). The holds, resumptions and delays the rules give join the events.",
+    )
+    group.add_argument(
+        "--lab",
+        action="append",
+        default=[],
+        metavar="DATE:NAME=VALUE[,...]",
+        help="a dated result, e.g. 2027-01-18:plt=25,anc=1.4 (repeat for more dates)",
+    )
+    group.add_argument("--labs", metavar="FILE", help="results file: CSV (date,anc,plt,...) or YAML (results: [...])")
+
+
+def labs_from_args(args: argparse.Namespace) -> list[Any] | None:
+    """The results of ``--labs FILE`` and ``--lab`` options as one list; None when there are none."""
+    from ..labs import parse_lab_option
+
+    results: list[Any] = []
+    if getattr(args, "labs", None):
+        from ..labfile import load_labs
+
+        results.extend(load_labs(args.labs))
+    results.extend(parse_lab_option(text) for text in getattr(args, "lab", []))
+    return results or None
 
 
 def events_from_args(args: argparse.Namespace) -> PatientEvents | None:

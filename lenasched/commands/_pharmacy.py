@@ -91,9 +91,9 @@ def add_renal_arguments(parser: argparse.ArgumentParser, *, with_weight: bool) -
     group.add_argument(
         "--renal-column",
         choices=("mm_mcl", "mds"),
-        default="mm_mcl",
-        help="which column of the label's renal table to use (default mm_mcl: multiple myeloma / mantle cell "
-        "lymphoma; CLL is not a labelled indication)",
+        default=None,
+        help="which column of the label's renal table to use (default: the protocol's renal_column, else mm_mcl: "
+        "multiple myeloma / mantle cell lymphoma; CLL is not a labelled indication)",
     )
 
 

@@ -28,9 +28,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     add_output_argument(parser, "write to this file (atomically; - for standard output) instead of the terminal")
     add_renal_arguments(parser, with_weight=True)
-    from ._events import add_event_arguments
+    from ._events import add_event_arguments, add_lab_arguments
 
     add_event_arguments(parser)
+    add_lab_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     label = load_label()
     cycles, until = horizon_of(protocol, args, "planning")
     others = [d for d in protocol.drugs if d != label.drug]
-    from ._events import events_from_args
+    from ._events import events_from_args, labs_from_args
 
     calendar = expand(  # the drug filter: companions keep their events, not their doses (no BSA needed)
         protocol,
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         cycles=cycles,
         until=until,
         events=events_from_args(args),
+        labs=labs_from_args(args),
         renal=renal_function(args),
         renal_column=args.renal_column,
         label=label,

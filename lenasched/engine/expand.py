@@ -46,7 +46,7 @@ def expand(
     patient: Patient | None = None,
     events: PatientEvents | None = None,
     renal: RenalFunction | None = None,
-    renal_column: str = "mm_mcl",
+    renal_column: str | None = None,
     allow: Collection[Permission] = (),
     label: Label | None = None,
     drugs: Collection[str] | None = None,
@@ -88,7 +88,8 @@ def expand(
     shifts, notes = _delays(plan, events, trail)
     slots = [s for s, shift in zip(plan.slots, shifts) if until is None or start + timedelta(s.offset + shift) <= until]
     factors = {c.key: _body_size_factor(c.regimen, patient) for c in plan.live_courses if c.doses}
-    rule, adjustment_of = _renal_rule(protocol, renal, renal_column, label)
+    column = renal_column or (protocol.renal_column.value if protocol.renal_column is not None else "mm_mcl")
+    rule, adjustment_of = _renal_rule(protocol, renal, column, label)
     rows, changes = apply_plan(plan, events, shifts, notes, until, factors, rule, trail)
     for before, after in itertools.pairwise(rows):
         if before.date == after.date and before.drug == after.drug:

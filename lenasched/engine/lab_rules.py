@@ -38,6 +38,7 @@ class LabDerived:
     events: tuple[Hold | Resume | Delay, ...]
     results: tuple[LabResult, ...]
     notes: tuple[tuple[date, str, str, str], ...] = ()  # (date, drug, what the result showed, why no event)
+    effective: tuple[date, ...] = ()  # the date each event acts: a delayed cycle's new day 1, else its own date
 
 
 @dataclass
@@ -66,14 +67,19 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
     for before, after in zip(ordered, ordered[1:], strict=False):
         if before.date == after.date:
             raise LabError(f"two results for {after.date.isoformat()}: give one result per date with all its values")
-    if ordered[0].date < plan.start:
-        raise LabError(f"result {ordered[0].describe()} is before the start ({plan.start.isoformat()})")
+    before = _pre_start_window(protocol)
+    if ordered[0].date < plan.start - timedelta(days=before):
+        allowed = f" or more than {before} days before it (the start condition's window)" if before else ""
+        raise LabError(f"result {ordered[0].describe()} is before the start ({plan.start.isoformat()}){allowed}")
     events: list[Hold | Resume | Delay] = []
     origins: list[LabResult] = []
     delayed = _cycle_delays(protocol, plan, ordered, dict(delays))
-    for event, result in delayed:
+    new_day1: dict[int, date] = {}
+    for event, result, acts in delayed:
         events.append(event)
         origins.append(result)
+        if isinstance(event, Delay):
+            new_day1[len(events) - 1] = acts
     last = _last_day(plan, delays, [e for e in events if isinstance(e, Delay)])
     late = [r for r in ordered if r.date > last]
     if late:
@@ -84,6 +90,8 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
     rules = [r for r in protocol.dose_modification if r.action.value == "interrupt"]
     held_by_delay = {e.drug: e.date for e in events if isinstance(e, Hold)}
     for result in ordered:
+        if result.date < plan.start:
+            continue  # a pre-treatment result: read only by the start condition (delay_cycle) above
         fired: dict[str, list[str]] = {}
         recovered: dict[str, list[str]] = {}
         for rule in rules:
@@ -131,7 +139,8 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
             state.recovered = []
     notes += _unread(protocol, ordered)
     notes.sort(key=lambda note: note[0])
-    return LabDerived(tuple(events), tuple(origins), tuple(notes))
+    effective = tuple(new_day1.get(i, getattr(e, "date", None) or origins[i].date) for i, e in enumerate(events))
+    return LabDerived(tuple(events), tuple(origins), tuple(notes), effective)
 
 
 def _unread(protocol: Protocol, ordered: list[LabResult]) -> list[tuple[date, str, str, str]]:
@@ -212,11 +221,12 @@ def _starting_dose(protocol: Protocol, drug: str) -> Decimal:
 
 def _cycle_delays(
     protocol: Protocol, plan: Plan, ordered: list[LabResult], delays: dict[int, int]
-) -> list[tuple[Hold | Delay, LabResult]]:
+) -> list[tuple[Hold | Delay, LabResult, date]]:
+    """Each cycle delay or awaiting hold, the result that fired it and the date it acts (new day 1 / hold)."""
     rules = [r for r in protocol.dose_modification if r.action.value == "delay_cycle"]
     if not rules:
         return []
-    out: list[tuple[Hold | Delay, LabResult]] = []
+    out: list[tuple[Hold | Delay, LabResult, date]] = []
     shift = 0
     for slot in plan.slots:
         shift += delays.get(slot.index, 0)
@@ -247,9 +257,15 @@ def _cycle_delays(
                 hold = Hold(
                     date=day1, drug=rule.drug, reason=f"cycle {slot.index} not started: {why}; awaiting recovery"
                 )
-                return [*out, (hold, fired)]
+                return [*out, (hold, fired, day1)]
             if recovered.date <= day1:
                 continue
+            if slot.index == 1:
+                start = recovered.date.isoformat()
+                raise LabError(
+                    f"cycle 1 cannot start on {day1.isoformat()}: {why}; the counts recovered on {start}, so "
+                    f"treatment starts then: give --start {start} (cycle 1 day 1 is the day treatment begins)"
+                )
             days = (recovered.date - day1).days
             if slot.index in delays:
                 raise LabError(
@@ -258,11 +274,21 @@ def _cycle_delays(
                 )
             value = recovered.values[rule.lab]
             reason = f"{why}; started when {rule.lab} {value} on {recovered.date.isoformat()}"
-            out.append((Delay(cycle=slot.index, days=days, reason=reason), fired))
+            out.append((Delay(cycle=slot.index, days=days, reason=reason), fired, recovered.date))
             delays[slot.index] = days
             shift += days
             day1 = recovered.date
     return out
+
+
+def _pre_start_window(protocol: Protocol) -> int:
+    """Days before the start a result may be dated: the widest window of a rule that checks cycle 1."""
+    windows = [
+        r.checked_within_days.value
+        for r in protocol.dose_modification
+        if r.action.value == "delay_cycle" and r.checked_within_days is not None
+    ]
+    return max(windows, default=0)
 
 
 def _last_day(plan: Plan, delays: dict[int, int], lab_delays: list[Delay]) -> date:
