@@ -67,9 +67,9 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
     for before, after in zip(ordered, ordered[1:], strict=False):
         if before.date == after.date:
             raise LabError(f"two results for {after.date.isoformat()}: give one result per date with all its values")
-    before = _pre_start_window(protocol)
-    if ordered[0].date < plan.start - timedelta(days=before):
-        allowed = f" or more than {before} days before it (the start condition's window)" if before else ""
+    window = _pre_start_window(protocol)
+    if ordered[0].date < plan.start - timedelta(days=window):
+        allowed = f" by more than {window} days (the start condition's window)" if window else ""
         raise LabError(f"result {ordered[0].describe()} is before the start ({plan.start.isoformat()}){allowed}")
     events: list[Hold | Resume | Delay] = []
     origins: list[LabResult] = []
