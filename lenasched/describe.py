@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import re
+
 from .dayspec import format_days, format_lead_in_days
 from .doses import format_dose, format_unit
 from .protocol import DrugRegimen, Escalation, EveryCycles, EveryDays, Phase, Protocol
 from .sourced import iter_sourced
 
-__all__ = ["describe_escalation", "describe_protocol", "describe_regimen"]
+__all__ = ["describe_escalation", "describe_protocol", "describe_regimen", "is_cll", "off_label_note"]
 
 DISCLAIMER = (
     "lenasched plans and documents schedules from published protocols; it does not replace "
     "clinical judgement. Check every calendar against the prescription."
 )
+
+
+_CLL = re.compile(r"\bCLL\b|chronic lymphocytic", re.IGNORECASE)
+
+
+def is_cll(protocol: Protocol) -> bool:
+    """Whether the protocol treats CLL (its setting or title says so): lenalidomide is off-label there."""
+    return bool(_CLL.search(protocol.setting or "") or _CLL.search(protocol.title))
+
+
+def off_label_note(protocol: Protocol) -> str | None:
+    """The one sentence every CLL calendar carries, quoting the label's limitation of use; None otherwise."""
+    if not is_cll(protocol):
+        return None
+    from .label import load_label
+
+    quote = load_label().not_indicated_cll.value
+    return f'Off-label: lenalidomide is not approved for CLL; its label says "{quote}"'
 
 
 def describe_escalation(esc: Escalation, unit: str) -> str:

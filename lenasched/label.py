@@ -21,7 +21,9 @@ from .protocol import Reference
 from .sourced import Sourced, iter_sourced
 
 __all__ = [
+    "MARKETS",
     "Label",
+    "Market",
     "NotStudied",
     "PregnancyTesting",
     "PretestWindow",
@@ -34,6 +36,10 @@ __all__ = [
 ]
 
 MAX_BYTES = 200_000
+
+Market = Literal["us", "eu"]
+MARKETS: tuple[Market, ...] = ("us", "eu")
+"""Where the capsules are dispensed: the strengths on the market differ (the EU has 7.5 mg)."""
 
 Strength = Annotated[Decimal, Field(gt=0, le=1000, max_digits=8, decimal_places=3)]
 Clearance = Annotated[Decimal, Field(ge=0, le=300)]
@@ -169,6 +175,8 @@ class Label(_Frozen):
     product: str
     references: dict[str, Reference] = Field(min_length=1)
     capsule_strengths_mg: Sourced[list[Strength]]
+    capsule_strengths_mg_eu: Sourced[list[Strength]]
+    not_indicated_cll: Sourced[str]
     swallow_whole: Sourced[bool]
     combinations_studied: Sourced[bool]
     max_supply_days: Sourced[Annotated[int, Field(ge=1, le=366)]]
@@ -177,11 +185,12 @@ class Label(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> Label:
-        strengths = self.capsule_strengths_mg.value
-        if not strengths:
-            raise ValueError("capsule_strengths_mg lists no strength")
-        if any(b <= a for a, b in itertools.pairwise(strengths)):
-            raise ValueError("capsule_strengths_mg must be listed smallest first, each once")
+        for name in ("capsule_strengths_mg", "capsule_strengths_mg_eu"):
+            strengths = getattr(self, name).value
+            if not strengths:
+                raise ValueError(f"{name} lists no strength")
+            if any(b <= a for a, b in itertools.pairwise(strengths)):
+                raise ValueError(f"{name} must be listed smallest first, each once")
         for path, sourced in iter_sourced(self):
             if sourced.source is None and sourced.assumption is None:
                 raise ValueError(f"{path}: every label value needs a source or an assumption")
@@ -194,8 +203,16 @@ class Label(_Frozen):
 
     @property
     def strengths(self) -> tuple[Decimal, ...]:
-        """Capsule strengths in mg, smallest first."""
+        """Capsule strengths in mg on the US market, smallest first."""
         return tuple(self.capsule_strengths_mg.value)
+
+    def strengths_for(self, market: Market) -> tuple[Decimal, ...]:
+        """Capsule strengths in mg on ``market`` (``us`` or ``eu``: the EU also has 7.5 mg), smallest first."""
+        if market == "eu":
+            return tuple(self.capsule_strengths_mg_eu.value)
+        if market == "us":
+            return self.strengths
+        raise ValueError(f"unknown market {market!r}; known: {', '.join(MARKETS)}")
 
     def cite(self, key: str | None) -> str:
         """Short text naming a reference key, for output that must say where a rule comes from."""
