@@ -85,8 +85,8 @@ def advise(
     known = sorted((r for r in labs if r.date <= when), key=lambda r: r.date)
     if not known:
         raise LabError(f"no result on or before {when.isoformat()}")
-    if when < start:
-        raise LabError(f"{when.isoformat()} is before the start ({start.isoformat()})")
+    if when < start:  # a pre-treatment result: the question is whether cycle 1 may start
+        when = start
     longest = max(phase.cycle_length_days.value for phase in protocol.phases)
     until = when + timedelta(days=2 * longest)
     entered = events or PatientEvents()
@@ -94,6 +94,8 @@ def advise(
     derived = lab_events(protocol, plan, known, entered.delays())
     calendar = expand(protocol, start, until=until, events=entered, labs=known, patient=patient)
     result = next((r for r in known if r.date == when), None)
+    if result is None and when == start and known[-1].date < start:
+        result = known[-1]
     drug = protocol.dose_modification[0].drug
     action, headline, reasons = _action(protocol, when, derived, drug)
     checks = tuple(_checks(protocol.dose_modification, result)) if result is not None else ()

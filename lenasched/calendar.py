@@ -19,6 +19,7 @@ from .safety import Permission, check_rows
 
 if TYPE_CHECKING:
     from .events import PatientEvents
+    from .label import Market
     from .renal import RenalAdjustment
 
 __all__ = ["Calendar", "CycleWindow", "DoseDay", "LeadInWindow", "Modification"]
@@ -108,9 +109,11 @@ class Calendar:
     cycles: int | None = None
     until: date | None = None
     allow: frozenset[Permission] = frozenset()
+    market: Market = "us"
+    """Where the capsules are dispensed (``us`` or ``eu``): the capsule strengths differ."""
 
     def __post_init__(self) -> None:
-        check_rows(self.protocol, self.days, frozenset(self.allow))
+        check_rows(self.protocol, self.days, frozenset(self.allow), self.market)
 
     @cached_property
     def _by_date(self) -> dict[date, tuple[DoseDay, ...]]:

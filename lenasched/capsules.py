@@ -18,6 +18,7 @@ from .errors import CapsuleError
 
 if TYPE_CHECKING:
     from .calendar import Calendar
+    from .label import Market
 
 __all__ = ["MAX_CAPSULES_PER_DOSE", "CapsulePick", "check_makeable", "choose_capsules", "count_word"]
 
@@ -59,10 +60,10 @@ class CapsulePick:
         return parts + (" capsules" if self.multiple else " capsule")
 
 
-def _default_strengths() -> tuple[Decimal, ...]:
+def _default_strengths(market: Market = "us") -> tuple[Decimal, ...]:
     from .label import load_label
 
-    return load_label().strengths
+    return load_label().strengths_for(market)
 
 
 def choose_capsules(
@@ -71,6 +72,7 @@ def choose_capsules(
     allow_multiple: bool = False,
     strengths: Sequence[Decimal] | None = None,
     drug: str = "lenalidomide",
+    market: Market = "us",
 ) -> CapsulePick:
     """Capsules for ``dose_mg`` a day, or ``CapsuleError`` when no allowed choice makes it exactly.
 
@@ -79,7 +81,7 @@ def choose_capsules(
     >>> choose_capsules(Decimal("7.5"), allow_multiple=True).describe()
     '1 × 5 mg + 1 × 2.5 mg capsules'
     """
-    available = tuple(sorted(set(strengths if strengths is not None else _default_strengths()), reverse=True))
+    available = tuple(sorted(set(strengths if strengths is not None else _default_strengths(market)), reverse=True))
     listed = ", ".join(format_dose(s) for s in sorted(available)) + " mg"
     if not dose_mg.is_finite() or dose_mg <= 0:
         raise CapsuleError(f"a {drug} dose must be a positive number of mg, got {dose_mg}", dose_mg=dose_mg)
@@ -125,7 +127,7 @@ def check_makeable(calendar: Calendar, drug: str = "lenalidomide") -> None:
     capsules (7.5 mg) pass here and are refused or flagged where capsules are counted (HTML, ICS,
     dispensing).
     """
-    strengths = _default_strengths()
+    strengths = _default_strengths(calendar.market)
     for dose in sorted({d.dose_mg for d in calendar.days if d.drug == drug and d.route == "oral"}):
         try:
             choose_capsules(dose, allow_multiple=True, strengths=strengths, drug=drug)

@@ -216,14 +216,17 @@ def _fill(
     label: Label,
     renal: RenalAdjustment | None,
 ) -> Fill:
+    market = calendar.market
     runs: list[DoseRun] = []
     for day in group:
         if runs and runs[-1].dose_mg == day.dose_mg:
             last = runs[-1]
             runs[-1] = DoseRun(last.dose_mg, (*last.dates, day.date), last.capsules, last.instruction)
             continue
-        pick = choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug)
-        runs.append(DoseRun(day.dose_mg, (day.date,), pick, instruction(day, allow_multiple=allow_multiple)))
+        pick = choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug, market=market)
+        runs.append(
+            DoseRun(day.dose_mg, (day.date,), pick, instruction(day, allow_multiple=allow_multiple, market=market))
+        )
     counts: dict[Decimal, int] = {}
     for run in runs:
         for strength, n in run.capsules.capsules:

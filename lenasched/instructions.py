@@ -7,9 +7,14 @@ A dose no capsule makes raises ``CapsuleError`` instead of printing a sentence n
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .calendar import DoseDay
 from .capsules import CapsulePick, choose_capsules, count_word
 from .doses import format_dose, format_unit
+
+if TYPE_CHECKING:
+    from .label import Market
 
 __all__ = ["capsules_for", "instruction"]
 
@@ -22,19 +27,19 @@ def _capsule_drug() -> str:
     return load_label().drug
 
 
-def capsules_for(day: DoseDay, *, allow_multiple: bool = False) -> CapsulePick | None:
-    """The capsules for a lenalidomide day (None for other drugs and routes)."""
+def capsules_for(day: DoseDay, *, allow_multiple: bool = False, market: Market = "us") -> CapsulePick | None:
+    """The capsules for a lenalidomide day (None for other drugs and routes), from ``market``'s strengths."""
     if day.route != "oral" or day.drug != _capsule_drug():
         return None
-    return choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug)
+    return choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug, market=market)
 
 
-def instruction(day: DoseDay, *, allow_multiple: bool = False) -> str:
+def instruction(day: DoseDay, *, allow_multiple: bool = False, market: Market = "us") -> str:
     """One sentence saying what to take or receive on this dose day.
 
     ``allow_multiple`` permits a lenalidomide dose made of several capsules (otherwise refused).
     """
-    pick = capsules_for(day, allow_multiple=allow_multiple)
+    pick = capsules_for(day, allow_multiple=allow_multiple, market=market)
     if pick is not None:
         return _capsule_sentence(pick)
     mg = format_dose(day.dose_mg)

@@ -77,7 +77,19 @@ def parse_labs_csv(text: str, source: str = "<csv>") -> tuple[LabResult, ...]:
 def parse_labs_yaml(text: str, source: str = "<yaml>") -> tuple[LabResult, ...]:
     from .loader import _read_yaml
 
-    data, marks = _read_yaml(text, source)
+    hint = "results:\n  - {date: 2027-01-18, plt: 25, anc: 1.4}"
+    try:
+        data, marks = _read_yaml(text, source)
+    except ProtocolError as exc:
+        if exc.message != "a protocol file must be a mapping of fields":
+            raise
+        raise ProtocolError(
+            "a lab results file is a mapping with one key, `results:`, a list of dated results",
+            file=source,
+            line=1,
+            column=1,
+            hint=hint,
+        ) from None
     if set(data) != {"results"} or not isinstance(data["results"], list):
         first_line, first_column = marks.get((), (1, 1))
         raise ProtocolError(

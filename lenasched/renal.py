@@ -267,6 +267,7 @@ def adjust_for_renal(
         renal_column=column,
         allow=calendar.allow,
         label=label,
+        market=calendar.market,
     )
     assert adjusted.renal is not None
     return adjusted, adjusted.renal

@@ -19,6 +19,7 @@ from .errors import CapsuleError, ScheduleError
 
 if TYPE_CHECKING:
     from .calendar import DoseDay
+    from .label import Market
     from .protocol import Protocol
 
 __all__ = ["PERMISSIONS", "Permission", "check_rows"]
@@ -27,7 +28,9 @@ Permission = Literal["above-cap", "no-capsule-makes-dose"]
 PERMISSIONS: tuple[str, ...] = get_args(Permission)
 
 
-def check_rows(protocol: Protocol, rows: Sequence[DoseDay], allow: frozenset[Permission]) -> None:
+def check_rows(
+    protocol: Protocol, rows: Sequence[DoseDay], allow: frozenset[Permission], market: Market = "us"
+) -> None:
     """Raise ``ScheduleError`` (``CapsuleError`` for capsules) on the first row no calendar may hold."""
     unknown = set(allow) - set(PERMISSIONS)
     if unknown:
@@ -55,7 +58,7 @@ def check_rows(protocol: Protocol, rows: Sequence[DoseDay], allow: frozenset[Per
                     f"lenalidomide on {row.date.isoformat()} has route {route!r}: it exists only as oral capsules"
                 )
             if "no-capsule-makes-dose" not in allow:
-                problem = _unmakeable(dose_mg)
+                problem = _unmakeable(dose_mg, market)
                 if problem is not None:
                     row = _first(rows, drug_name, dose)
                     where = (
@@ -79,12 +82,12 @@ def _caps(protocol: Protocol) -> dict[str, Decimal]:
 
 
 @cache
-def _unmakeable(dose_mg: Decimal) -> str | None:
+def _unmakeable(dose_mg: Decimal, market: Market = "us") -> str | None:
     """Why no whole capsules make ``dose_mg`` (None when some do; several capsules are counted elsewhere)."""
     from .capsules import choose_capsules
 
     try:
-        choose_capsules(dose_mg, allow_multiple=True)
+        choose_capsules(dose_mg, allow_multiple=True, market=market)
     except CapsuleError as exc:
         return str(exc)
     return None

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(Text(f"{protocol.id} · {advice.on.isoformat()}", style="bold"))
     if advice.result is not None:
         console.print(Text(f"result: {advice.result.describe()}"))

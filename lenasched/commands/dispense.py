@@ -25,6 +25,9 @@ def register(sub: Any) -> None:
     horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
     horizon.add_argument("--until", type=_date, help="last date to plan (YYYY-MM-DD)")
     add_multiple_argument(parser)
+    parser.add_argument(
+        "--market", choices=("us", "eu"), default="us", help="capsule strengths of this market (EU also 7.5 mg)"
+    )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     add_output_argument(parser, "write to this file (atomically; - for standard output) instead of the terminal")
     add_renal_arguments(parser, with_weight=True)
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         until=until,
         events=events_from_args(args),
         labs=labs_from_args(args),
+        market=args.market,
         renal=renal_function(args),
         renal_column=args.renal_column,
         label=label,

@@ -30,7 +30,7 @@ from .modifiers import Trail
 from .plan import Plan, Slot, ladder_of, make_plan
 
 if TYPE_CHECKING:
-    from ..label import Label
+    from ..label import Label, Market
     from ..renal import RenalAdjustment, RenalFunction
     from .apply import RenalChangeRecord
 
@@ -51,6 +51,7 @@ def expand(
     label: Label | None = None,
     drugs: Collection[str] | None = None,
     labs: Sequence[LabResult] | None = None,
+    market: Market = "us",
 ) -> Calendar:
     """Expand ``protocol`` from ``start`` (cycle 1 day 1) into a calendar.
 
@@ -63,9 +64,19 @@ def expand(
     product label data the renal rule reads (default: the bundled one). ``drugs`` keeps only those
     drugs (e.g. lenalidomide, to dispense it): cycles keep their dates, the other drugs' doses are not
     computed (so they need no BSA), and events naming them are checked and recorded as not applied.
-    ``labs`` (dated results and toxicity grades) go through the protocol's ``dose_modification``
+    ``market`` (``us`` or ``eu``) sets the capsule strengths every dose is checked against (the EU
+    also has 7.5 mg); the EU renal table is not in lenasched's label data, so ``renal`` with ``eu`` is
+    refused. ``labs`` (dated results and toxicity grades) go through the protocol's ``dose_modification``
     rules; the holds, resumptions and delays they give join ``events`` and are applied with them.
     """
+    if market not in ("us", "eu"):
+        raise ScheduleError(f"unknown market {market!r}; known: us, eu")
+    if market != "us" and renal is not None:
+        raise ScheduleError(
+            "lenasched's label data holds the US renal starting-dose table only (the EU SmPC's current table "
+            "was not verified, and its moderate band differs: 30-50 mL/min); give the prescribed dose instead "
+            "of a CrCl with --market eu"
+        )
     if cycles is not None and cycles < 1:
         raise ScheduleError(f"cycles must be at least 1, got {cycles}")
     if until is not None and until < start:
@@ -109,6 +120,7 @@ def expand(
         cycles=cycles,
         until=until,
         allow=frozenset(allow),
+        market=market,
     )
 
 
@@ -129,9 +141,19 @@ def _with_labs(
         where = problem.get("loc", ())
         index = where[1] if len(where) > 1 and isinstance(where[1], int) else None
         message = str(problem.get("ctx", {}).get("error", problem.get("msg", "")))
+        if index is None:  # a list-level problem: find the first derived event the entered ones cannot take
+            for k in range(len(derived.events)):
+                try:
+                    PatientEvents(events=[*events.events, *derived.events[: k + 1]])
+                except ValidationError:
+                    index = entered + k
+                    break
         if index is not None and index >= entered:
             result = derived.results[index - entered]
-            raise LabError(f"result {result.describe()}: {message}") from None
+            raise LabError(
+                f'result {result.describe()} gives "{derived.events[index - entered].describe()}", which does not fit '
+                f"the entered events ({message}); change the entered events or the results"
+            ) from None
         raise LabError(f"the results do not fit the entered events: {message}") from None
 
 

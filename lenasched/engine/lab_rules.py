@@ -94,6 +94,7 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
             continue  # a pre-treatment result: read only by the start condition (delay_cycle) above
         fired: dict[str, list[str]] = {}
         recovered: dict[str, list[str]] = {}
+        still: dict[str, list[str]] = {}  # rules already fired, not yet recovered: said, no new event
         for rule in rules:
             value = _value(rule, result)
             if value is None:
@@ -111,6 +112,12 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
             elif rule.id in state.active and rule.recovered(value):
                 state.recovered.append(state.active.pop(rule.id))
                 recovered.setdefault(rule.drug, []).append(_recovered(rule, value, _named(rule, result)))
+            elif rule.id in state.active:
+                still.setdefault(rule.drug, []).append(_still(rule, value, _named(rule, result)))
+        for drug, texts in still.items():
+            since = states[drug].held_since
+            held = f"held since {since.isoformat()}" if since is not None else "held"
+            notes.append((result.date, drug, "; ".join(texts), f"not recovered yet: {drug} stays {held}"))
         for drug in dict.fromkeys([*fired, *recovered]):
             state = states[drug]
             if drug in fired:
@@ -170,6 +177,15 @@ def _fired(rule: LabRule, value: Decimal, toxicity: str = "") -> str:
         assert rule.grade_at_least is not None
         what = f"{toxicity or rule.toxicity} grade {value}, at least {rule.grade_at_least.value}"
     return f"{what}: rule {rule.id} ({rule.cited()})"
+
+
+def _still(rule: LabRule, value: Decimal, toxicity: str = "") -> str:
+    if rule.recover_at_least is not None:
+        what = f"{rule.lab} {value} {LAB_UNITS[rule.lab or '']}, below the {rule.recover_at_least.value} to resume"
+    else:
+        assert rule.recover_grade_at_most is not None
+        what = f"{toxicity or rule.toxicity} grade {value}, above the {rule.recover_grade_at_most.value} to resume"
+    return f"{what}: rule {rule.id}"
 
 
 def _recovered(rule: LabRule, value: Decimal, toxicity: str = "") -> str:

@@ -39,7 +39,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..calendar import Calendar, DoseDay
-from ..describe import DISCLAIMER
+from ..describe import DISCLAIMER, off_label_note
 from ..doses import format_dose
 from ..errors import MissingDependencyError, ScheduleError
 from .daytext import dose_text, drug_title
@@ -150,7 +150,7 @@ def _request(calendar: Calendar, group: Sequence[DoseInterval], rid: str, subjec
     request["note"] = [
         {
             "text": f"Planned from protocol {protocol.id}: {protocol.title}. "
-            f"Source: {protocol.citation.short()}. {DISCLAIMER}"
+            f"Source: {protocol.citation.short()}. {off_label_note(protocol) or ''} {DISCLAIMER}".replace("  ", " ")
         }
     ]
     request["dosageInstruction"] = [_dosage(calendar, i, interval) for i, interval in enumerate(group, start=1)]

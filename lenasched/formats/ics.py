@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from ..calendar import Calendar, DoseDay
-from ..describe import DISCLAIMER
+from ..describe import DISCLAIMER, off_label_note
 from ..errors import ScheduleError
 from ..limits import MAX_ICS_EVENTS
 from .daytext import DatedCheck, check_text, cycle_label, long_date, summary_text
@@ -104,14 +104,16 @@ def to_ics(
     ical.add("calscale", "GREGORIAN")
     ical.add("method", "PUBLISH")
     ical.add("x-wr-calname", f"Treatment calendar: {calendar.protocol.title}")
-    ical.add("x-wr-caldesc", " ".join([f"{calendar.protocol.citation.short()}.", *remarks, DISCLAIMER]))
+    off_label = off_label_note(calendar.protocol)
+    caldesc = [f"{calendar.protocol.citation.short()}.", *([off_label] if off_label else []), *remarks, DISCLAIMER]
+    ical.add("x-wr-caldesc", " ".join(caldesc))
 
     due: dict[date, list[str]] = {}
     for day in calendar.days:
         due.setdefault(day.date, []).append(summary_text(day))
         window = calendar.window_of(day.date)
         where = cycle_label(calendar, window, day.date) if window is not None else ""
-        sentence = _sentence(instruction(day, allow_multiple=allow_multiple))
+        sentence = _sentence(instruction(day, allow_multiple=allow_multiple, market=calendar.market))
         if where:
             sentence += f"\n{where[:1].upper()}{where[1:]} (day {day.study_day} of treatment)."
         ical.add_component(

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..calendar import Calendar
 from ..dayspec import format_days
+from ..describe import off_label_note
 from ..doses import format_dose
 
 __all__ = ["calendar_dict", "to_json"]
@@ -22,6 +23,8 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
         "protocol": protocol.id,
         "title": protocol.title,
         "citation": protocol.citation.short(),
+        "off_label": off_label_note(protocol),
+        "market": calendar.market,
         "start": calendar.start.isoformat(),
         "end": calendar.end.isoformat(),
         "patient": None
