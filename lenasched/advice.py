@@ -98,7 +98,7 @@ def advise(
         result = known[-1]
     drug = protocol.dose_modification[0].drug
     action, headline, reasons = _action(protocol, when, derived, drug)
-    checks = tuple(_checks(protocol.dose_modification, result)) if result is not None else ()
+    checks = tuple(_checks(protocol, result)) if result is not None else ()
     next_dose = _next_dose(calendar, drug, when)
     if action == "resume" and next_dose is not None:
         headline += f": {format_dose(next_dose[1])} {next_dose[2]} a day"
@@ -154,9 +154,12 @@ def _held_since(events: Sequence[Hold | Resume | Delay], when: date, drug: str) 
     return held
 
 
-def _checks(rules: Sequence[LabRule], result: LabResult) -> list[str]:
+def _checks(protocol: Protocol, result: LabResult) -> list[str]:
+    from .engine.lab_rules import source_names
+
+    sources = source_names(protocol)
     out = []
-    for rule in rules:
+    for rule in protocol.dose_modification:
         names = [k for k in result.values if k.startswith("grade.")] if rule.toxicity == "any" else [rule.watches]
         for name in names:
             if name not in result.values:
@@ -164,7 +167,7 @@ def _checks(rules: Sequence[LabRule], result: LabResult) -> list[str]:
             value = result.values[name]
             shown = f"{name} {value} {LAB_UNITS.get(name, '')}".rstrip()
             verdict = "fires" if rule.fires(value) else "does not fire"
-            out.append(f"{shown}: rule {rule.id} ({rule.condition()}) {verdict}; source: {rule.cited()}")
+            out.append(f"{shown}: rule {rule.id} ({rule.condition()}) {verdict}; source: {rule.cited(sources)}")
     return out
 
 

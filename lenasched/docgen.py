@@ -130,7 +130,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             "dose_modification:\n"
             "  - id: thrombocytopenia\n"
             "    lab: plt\n"
-            "    below: {value: 30, source: primary, detail: 'Table 1: \"Fall below 30,000/mcL\"'}\n"
+            "    below: {value: 30, source: primary, detail: 'Table 1: \"Fall to <30,000/mcL\"'}\n"
             "    action: interrupt\n"
             "    recover_at_least: 30\n"
             "    resume_at: lower",
@@ -141,7 +141,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "drug": (None, "drug: lenalidomide"),
         "lab": (None, "lab: anc"),
         "toxicity": (None, "toxicity: rash"),
-        "below": (None, "below: {value: 1.0, source: primary, detail: 'Table 1: \"Fall below 1,000/mcL\"'}"),
+        "below": (None, "below: {value: 1.0, source: primary, detail: 'Table 1: \"Fall to <1000/mcL\"'}"),
         "grade_at_least": (None, "grade_at_least: 3"),
         "action": (
             "`interrupt` (hold the drug, resume on recovery) or `delay_cycle` (do not start the "
@@ -230,6 +230,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "first_cycle_start_day": (None, "first_cycle_start_day: 9"),
         "cap": (None, "cap: 25"),
         "dose_levels": (None, "dose_levels: [25, 20, 15, 10, 5, 2.5]"),
+        "infusion_minutes": (None, 'infusion_minutes: {value: 90, source: primary, detail: "over 90 minutes"}'),
         "notes": ("Free text about the drug; `lenasched show` prints it.", "notes: Tumour-lysis prophylaxis."),
     },
     "Escalation": {

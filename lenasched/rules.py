@@ -19,6 +19,7 @@ The rules only say what a table says; ``lenasched.engine.lab_rules`` applies the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -142,11 +143,15 @@ class LabRule(Frozen):
         assert self.recover_grade_at_most is not None
         return f"{self.toxicity} grade ≤ {self.recover_grade_at_most.value}"
 
-    def cited(self) -> str:
-        """Where the rule's threshold comes from, for the audit: ``uspi: "Fall below 30,000/mcL"``."""
+    def cited(self, names: Mapping[str, str] | None = None) -> str:
+        """Where the threshold comes from, for the audit: ``US label, section 2.1, Table 1: "Fall to <30,000/mcL"``.
+
+        ``names`` turns source keys (``primary``, a reference key) into words a reader knows.
+        """
         sourced = self.below if self.below is not None else self.grade_at_least
         assert sourced is not None
-        if sourced.is_assumption:
+        if sourced.is_assumption and sourced.source is None:
             return f"assumption: {sourced.assumption}"
-        where = sourced.source or "unsourced"
+        key = sourced.source or "unsourced"
+        where = (names or {}).get(key, key)
         return f"{where}, {sourced.detail}" if sourced.detail else where

@@ -15,6 +15,7 @@ from lenasched.labs import LabError, parse_lab_option
 
 RD = lenasched.get_protocol("label-mm-rd")
 START = date(2027, 1, 4)
+US_LABEL = "REVLIMID (lenalidomide) capsules, for oral use. Full prescribing information (US), section 2.1"
 
 
 def _advise(*labs: str, on: date | None = None, protocol: lenasched.Protocol = RD) -> object:
@@ -25,7 +26,7 @@ def test_platelets_25_interrupts_with_the_rule_and_its_source() -> None:
     advice = advise(RD, START, [parse_lab_option("2027-01-18:plt=25")])
     assert advice.action == "interrupt"
     assert advice.headline == "INTERRUPT lenalidomide from 2027-01-18; recheck, and resume when plt ≥ 30 ×10⁹/L"
-    assert 'rule thrombocytopenia (uspi-newer, Table 1: "Fall below 30,000/mcL")' in advice.reasons[0]
+    assert f'rule thrombocytopenia ({US_LABEL}, Table 1: "Fall to <30,000/mcL")' in advice.reasons[0]
     assert advice.next_dose is None
 
 
@@ -61,8 +62,8 @@ def test_still_low_keeps_it_held_and_no_change_when_nothing_fires() -> None:
     fine = advise(RD, START, [parse_lab_option("2027-01-18:plt=120")])
     assert fine.action == "no_change" and fine.next_dose == (date(2027, 1, 18), Decimal(25), "mg")
     assert fine.checks == (
-        "plt 120 ×10⁹/L: rule thrombocytopenia (plt < 30 ×10⁹/L) does not fire; source: "
-        'uspi-newer, Table 1: "Fall below 30,000/mcL"',
+        f'plt 120 ×10⁹/L: rule thrombocytopenia (plt < 30 ×10⁹/L) does not fire; source: {US_LABEL}, '
+        'Table 1: "Fall to <30,000/mcL"',
     )
 
 
@@ -82,7 +83,7 @@ def test_cli_prints_the_one_screen_answer(capsys: pytest.CaptureFixture[str]) ->
     code = main(["advise", "label-mm-rd", "--start", "2027-01-04", "--lab", "2027-01-18:plt=25"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "INTERRUPT lenalidomide from 2027-01-18" in out and "Fall below 30,000/mcL" in out
+    assert "INTERRUPT lenalidomide from 2027-01-18" in out and "Fall to <30,000/mcL" in out
     assert "does not replace" in out
 
 
@@ -103,6 +104,6 @@ def test_the_issue_example_calendar(capsys: pytest.CaptureFixture[str]) -> None:
     assert lena["2027-02-01"] == "20" and lena["2027-03-21"] == "20"
     hold, resume = data["modifications"]
     assert hold["date"] == "2027-01-18" and "rule thrombocytopenia" in hold["event"] and "below 30" in hold["event"]
-    assert "uspi-newer" in hold["event"] and "plt 25" in hold["event"]
+    assert "Full prescribing information (US)" in hold["event"] and "plt 25" in hold["event"]
     assert resume["event"].startswith("resume on 2027-01-25 one dose level lower (plt 42")
     assert resume["effect"].startswith("lenalidomide 25 -> 20 mg")

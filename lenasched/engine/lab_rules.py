@@ -17,14 +17,14 @@ applied with every other event by ``apply``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from ..events import Delay, Hold, Resume
 from ..labs import LabError, LabResult
-from ..protocol import DrugRegimen, Protocol
+from ..protocol import DrugRegimen, Protocol, Reference
 from ..rules import LAB_UNITS, LabRule
 from .plan import Plan
 
@@ -86,6 +86,7 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
         raise LabError(f"result {late[0].describe()} is after the calendar's last day ({last.isoformat()})")
     states: dict[str, _DrugState] = {}
     drops: dict[str, int] = {}
+    names = source_names(protocol)
     notes: list[tuple[date, str, str, str]] = []
     rules = [r for r in protocol.dose_modification if r.action.value == "interrupt"]
     held_by_delay = {e.drug: e.date for e in events if isinstance(e, Hold)}
@@ -108,7 +109,7 @@ def lab_events(protocol: Protocol, plan: Plan, labs: Sequence[LabResult], delays
                 choice = rule.resume_at if drops[rule.id] == 1 or rule.then_resume_at is None else rule.then_resume_at
                 assert choice is not None
                 state.active[rule.id] = choice.value
-                fired.setdefault(rule.drug, []).append(_fired(rule, value, _named(rule, result)))
+                fired.setdefault(rule.drug, []).append(_fired(rule, value, _named(rule, result), names))
             elif rule.id in state.active and rule.recovered(value):
                 state.recovered.append(state.active.pop(rule.id))
                 recovered.setdefault(rule.drug, []).append(_recovered(rule, value, _named(rule, result)))
@@ -169,14 +170,23 @@ def _unread(protocol: Protocol, ordered: list[LabResult]) -> list[tuple[date, st
     return out
 
 
-def _fired(rule: LabRule, value: Decimal, toxicity: str = "") -> str:
-    """``plt 25 ×10⁹/L, below 30: rule thrombocytopenia (uspi, Table 1: "Fall below 30,000/mcL")``."""
+def source_names(protocol: Protocol) -> dict[str, str]:
+    """Source keys in words: ``primary`` is the citation (its title when it has no journal, e.g. a label)."""
+
+    def words(ref: Reference) -> str:
+        return ref.short() if ref.journal else ref.title
+
+    return {"primary": words(protocol.citation), **{k: words(r) for k, r in protocol.references.items()}}
+
+
+def _fired(rule: LabRule, value: Decimal, toxicity: str = "", names: Mapping[str, str] | None = None) -> str:
+    """``plt 25 ×10⁹/L, below 30: rule thrombocytopenia (<source in words>, Table 1: "Fall to <30,000/mcL")``."""
     if rule.below is not None:
         what = f"{rule.lab} {value} {LAB_UNITS[rule.lab or '']}, below {rule.below.value}"
     else:
         assert rule.grade_at_least is not None
         what = f"{toxicity or rule.toxicity} grade {value}, at least {rule.grade_at_least.value}"
-    return f"{what}: rule {rule.id} ({rule.cited()})"
+    return f"{what}: rule {rule.id} ({rule.cited(names)})"
 
 
 def _still(rule: LabRule, value: Decimal, toxicity: str = "") -> str:
@@ -268,7 +278,7 @@ def _cycle_delays(
                 ),
                 None,
             )
-            why = f"{_fired(rule, fired.values[rule.lab])} on {fired.date.isoformat()}"
+            why = f"{_fired(rule, fired.values[rule.lab], names=source_names(protocol))} on {fired.date.isoformat()}"
             if recovered is None:
                 hold = Hold(
                     date=day1, drug=rule.drug, reason=f"cycle {slot.index} not started: {why}; awaiting recovery"

@@ -55,7 +55,7 @@ class TestLabelMmRd(ProtocolCase):
 
     # Table 1 rules -----------------------------------------------------------------------------
     def test_platelets_below_30_hold_from_that_date(self) -> None:
-        """Table 1: "Fall below 30,000/mcL | Interrupt REVLIMID treatment"."""
+        """Table 1: "Fall to <30,000/mcL Interrupt REVLIMID treatment, follow CBC weekly"."""
         calendar = self.with_labs((11, "plt=25"))
         assert self.lena(calendar, 10) == Decimal(25)
         assert [self.lena(calendar, d) for d in (11, 15, 21, 29, 40)] == [None] * 5
