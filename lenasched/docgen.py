@@ -728,7 +728,9 @@ def format_page() -> str:
         "the [tutorial](tutorial-new-protocol.md) writes a protocol from a paper step by step.",
         "",
         "The same format as a JSON Schema, for editors that complete and check YAML: "
-        "[protocol.schema.json](protocol.schema.json), also printed by `lenasched schema`. With the YAML "
+        "[protocol.schema.json](protocol.schema.json), also printed by `lenasched schema` (add-on and "
+        "patient-events files: `lenasched schema --kind addon` / `--kind events`). A bare value "
+        "(`cycle_length_days: 28`) and the sourced mapping are both valid in it, as in the loader. With the YAML "
         "language server (VS Code's YAML extension, for example), a first line "
         "`# yaml-language-server: $schema=<path to protocol.schema.json>` enables it.",
         "",

@@ -70,7 +70,16 @@ Cycles = Annotated[
     CycleSet,
     BeforeValidator(parse_cycles),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"anyOf": [{"const": "all"}, *_SELECTOR_SCHEMA["anyOf"]]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*[Aa][Ll][Ll]\s*$"},
+                *_SELECTOR_SCHEMA["anyOf"],
+                # one range with a step, "7-23/2": every 2nd cycle from 7 to 23 (parse_cycles)
+                {"type": "string", "pattern": r"^\s*\d+\s*(-\s*\d*\s*)?/\s*\d+\s*$"},
+            ]
+        }
+    ),
 ]
 LeadInDays = Annotated[
     tuple[int, ...],
@@ -386,10 +395,21 @@ class DrugRegimen(_Given):
     dose_levels: Sourced[list[PositiveDose]] | None = Field(
         default=None, description="Dose-reduction ladder, e.g. [25, 20, 15, 10, 5, 2.5]."
     )
+    infusion_minutes: Sourced[Annotated[int, Field(ge=1, le=1440)]] | None = Field(
+        default=None,
+        description="Duration of each intravenous infusion in minutes, only where a source states it "
+        "(the NONMEM export writes RATE = dose / duration; without it an infusion is written as a bolus).",
+    )
     notes: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DrugRegimen:
+        if self.infusion_minutes is not None and self.route != "iv":
+            raise FieldProblem(
+                f"infusion_minutes is for intravenous drugs; {self.drug} is {self.route}",
+                ("infusion_minutes",),
+                "set `route: iv`, or remove infusion_minutes",
+            )
         if (self.dose is None) == (self.escalation is None):
             raise FieldProblem(
                 "give exactly one of `dose` (fixed) or `escalation`",

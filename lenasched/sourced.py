@@ -41,6 +41,16 @@ class Sourced(BaseModel, Generic[T]):
             return data
         return {"value": data}
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The bare value is valid too (``cycle_length_days: 28``): the schema says so, as the loader does."""
+        schema = handler(core_schema)
+        resolved = handler.resolve_ref_schema(schema)
+        value = resolved.get("properties", {}).get("value")
+        if value is None:
+            return schema
+        return {"anyOf": [value, schema]}
+
     @property
     def is_assumption(self) -> bool:
         return self.assumption is not None

@@ -62,7 +62,7 @@ def test_still_low_keeps_it_held_and_no_change_when_nothing_fires() -> None:
     fine = advise(RD, START, [parse_lab_option("2027-01-18:plt=120")])
     assert fine.action == "no_change" and fine.next_dose == (date(2027, 1, 18), Decimal(25), "mg")
     assert fine.checks == (
-        f'plt 120 ×10⁹/L: rule thrombocytopenia (plt < 30 ×10⁹/L) does not fire; source: {US_LABEL}, '
+        f"plt 120 ×10⁹/L: rule thrombocytopenia (plt < 30 ×10⁹/L) does not fire; source: {US_LABEL}, "
         'Table 1: "Fall to <30,000/mcL"',
     )
 

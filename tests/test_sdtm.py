@@ -1,4 +1,4 @@
-"""Planned exposure (SDTM EX names): one record per constant-dose interval, covering the calendar exactly."""
+"""SDTM EX: one record per constant-dose interval, covering the calendar exactly, with EPOCH and study days."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def expand_records(rows: list[dict[str, str]]) -> set[Given]:
     out: set[Given] = set()
     for row in rows:
         first, last = date.fromisoformat(row["EXSTDTC"]), date.fromisoformat(row["EXENDTC"])
-        assert first <= last and row["EXDOSFRQ"] == "QD"
+        assert first <= last and row["EXDOSFRQ"] == ("ONCE" if first == last else "QD")
         for n in range((last - first).days + 1):
             item = (first + timedelta(days=n), row["EXTRT"], row["EXDOSE"], row["EXDOSU"], row["EXROUTE"])
             assert item not in out
@@ -56,17 +56,28 @@ def test_sample() -> None:
         "EXTRT": "LENALIDOMIDE",
         "EXDOSE": "2.5",
         "EXDOSU": "mg",
+        "EXDOSFRM": "CAPSULE",
         "EXDOSFRQ": "QD",
         "EXROUTE": "ORAL",
+        "EXADJ": "",
+        "EPOCH": "INDUCTION TREATMENT",
         "EXSTDTC": "2026-12-01",
         "EXENDTC": "2026-12-14",
+        "EXSTDY": "1",
+        "EXENDY": "14",
     }
-    # mg/m² stays as prescribed (SDTMIG: protocol-specified units)
+    # mg/m² stays as prescribed (SDTMIG: protocol-specified units); a single infusion is ONCE, not QD
     ritux = [r for r in rows if r["EXTRT"] == "RITUXIMAB"]
-    assert [(r["EXDOSE"], r["EXDOSU"], r["EXROUTE"]) for r in ritux] == [("375", "mg/m2", "INTRAVENOUS")] * 2
+    assert [(r["EXDOSE"], r["EXDOSU"], r["EXROUTE"], r["EXDOSFRQ"], r["EXDOSFRM"]) for r in ritux] == [
+        ("375", "mg/m2", "INTRAVENOUS", "ONCE", "INJECTION")
+    ] * 2
     # the step to 10 mg at the end of induction and the 10 mg maintenance are split by the rest week
-    lena = [(r["EXDOSE"], r["EXSTDTC"], r["EXENDTC"]) for r in rows if r["EXTRT"] == "LENALIDOMIDE"]
-    assert lena[-2:] == [("10", "2027-01-12", "2027-01-18"), ("10", "2027-01-26", "2027-02-22")]
+    lena = [(r["EXDOSE"], r["EXSTDTC"], r["EXENDTC"], r["EPOCH"]) for r in rows if r["EXTRT"] == "LENALIDOMIDE"]
+    assert lena[-2:] == [
+        ("10", "2027-01-12", "2027-01-18", "INDUCTION TREATMENT"),
+        ("10", "2027-01-26", "2027-02-22", "MAINTENANCE TREATMENT"),
+    ]
+    assert [(r["EXSTDY"], r["EXENDY"]) for r in rows if r["EXTRT"] == "LENALIDOMIDE"][-1] == ("57", "84")
 
 
 def test_subject_label() -> None:
@@ -83,11 +94,15 @@ def test_records_cover_the_calendar_exactly(calendar: Calendar) -> None:
     rows = records(text)
     assert [int(r["EXSEQ"]) for r in rows] == list(range(1, len(rows) + 1))
     assert expand_records(rows) == calendar_given(calendar)
-    # every record is a maximal run: the next day of the same drug is never the same dose
+    # every record is a maximal run: the next day of the same drug is never the same dose in the same epoch
     given_days = calendar_given(calendar)
+    epochs = {(d.date, d.drug.upper()): d.phase for d in calendar.days}
     for row in rows:
         after = date.fromisoformat(row["EXENDTC"]) + timedelta(days=1)
-        assert (after, row["EXTRT"], row["EXDOSE"], row["EXDOSU"], row["EXROUTE"]) not in given_days
+        if epochs.get((after, row["EXTRT"])) == epochs[(date.fromisoformat(row["EXENDTC"]), row["EXTRT"])]:
+            assert (after, row["EXTRT"], row["EXDOSE"], row["EXDOSU"], row["EXROUTE"]) not in given_days
+        first = date.fromisoformat(row["EXSTDTC"])
+        assert int(row["EXSTDY"]) == (first - calendar.start).days + (1 if first >= calendar.start else 0)
     assert [r["EXSTDTC"] for r in rows] == sorted(r["EXSTDTC"] for r in rows)
     assert to_sdtm_ex(calendar) == text
 
@@ -97,6 +112,6 @@ def test_cli_sdtm_ex(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--subject", "P-01"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ",".join(SDTM_EX_COLUMNS)
-    assert lines[1] == "badoux-2011,EX,P-01,1,LENALIDOMIDE,5,mg,QD,ORAL,2026-12-01,2027-01-25"
+    assert lines[1] == "badoux-2011,EX,P-01,1,LENALIDOMIDE,5,mg,CAPSULE,QD,ORAL,,TREATMENT,2026-12-01,2027-01-25,1,56"
     assert main([*argv[:-1], "csv", "--subject", "P-01"]) == 1
     assert "--subject applies to --format fhir, nonmem, sdtm-ex only" in capsys.readouterr().err
