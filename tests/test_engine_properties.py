@@ -432,6 +432,8 @@ def check_later_phases_as_planned(protocol: Protocol, calendar: Calendar, events
         return []
     if any(not _reduction(protocol, calendar, resume)[2] for _, resume in holds if resume and resume.level == "lower"):
         return []
+    if any("no dose level below" in m.effect for m in calendar.modifications):
+        return []  # successive reductions went below the lowest level: the drug stopped for good (check_lower_resume)
     ended = max((resume.date for _, resume in holds if resume), default=None)
     plan, _ = delayed_plan(protocol, calendar.start, events)
     problems = []
