@@ -12,10 +12,16 @@ import re
 import shutil
 import struct
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+import lenasched
+from lenasched import Patient, expand
+from lenasched.cli import main
 from lenasched.formats.html import to_html
 
 from .goldens import day_texts
@@ -76,16 +82,11 @@ def test_rendered_text_of_chosen_days(page: Path, tmp_path: Path) -> None:
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout.decode("utf-8")
     days = day_texts(dom)
     assert days["2026-01-26"] == (
-        "26 induction cycle 1 · day 1 Lenalidomide: Take one 2.5 mg capsule by mouth "
-        "Rituximab 375 mg/m² (675 mg) by intravenous infusion at the clinic Clinic "
-        "Take 100 mg aspirin by mouth Prophylaxis"
+        "26 induction cycle 1 · day 1 Lenalidomide: one 2.5 mg capsule Rituximab: 675 mg at the clinic Aspirin: 100 mg"
     )
     assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Rest day"
-    assert days["2026-02-09"] == (
-        "9 induction cycle 2 · day 1 Lenalidomide: Take one 5 mg capsule by mouth New dose "
-        "Take 100 mg aspirin by mouth Prophylaxis"
-    )
-    assert days["2026-02-23"].startswith("23 maintenance cycle 1 · day 1 Lenalidomide: Take one 5 mg capsule")
+    assert days["2026-02-09"] == "9 induction cycle 2 · day 1 Lenalidomide: one 5 mg capsule New dose Aspirin: 100 mg"
+    assert days["2026-02-23"].startswith("23 maintenance cycle 1 · day 1 Lenalidomide: one 5 mg capsule")
     assert days["2026-03-09"] == "9 after end"
 
 
@@ -99,10 +100,19 @@ def test_screenshot_is_saved(page: Path, tmp_path: Path) -> None:
     assert len(data) > 20_000  # a page with content, not a blank image
 
 
+def page_count(pdf: Path) -> int:
+    """Pages of a PDF: pypdf when installed (the ``test`` extra has it), else its ``/Type /Page`` objects."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    return len(PdfReader(pdf).pages)
+
+
 def printed_pages(tmp_path: Path, html: Path) -> int:
     pdf = html.with_suffix(".pdf")
-    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    chromium(tmp_path / html.stem, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
+    return page_count(pdf)
 
 
 def test_prints_one_month_per_page(page: Path, tmp_path: Path) -> None:
@@ -112,3 +122,47 @@ def test_prints_one_month_per_page(page: Path, tmp_path: Path) -> None:
     first_pages = printed_pages(tmp_path, overview)
     assert first_pages == 1  # this short calendar's overview fits one page (a long one may take more)
     assert printed_pages(tmp_path, page) == first_pages + 3  # then January, February, March: one page each
+
+
+# --- Every bundled protocol, 6 cycles, on A4 and on Letter: the cover is one page, each month one page. ---
+
+START = date(2026, 12, 1)
+PAPERS = ("a4", "letter")
+
+
+def _print_all(tmp_path: Path, pages: dict[str, Path]) -> dict[str, int]:
+    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
+        counts = pool.map(lambda item: printed_pages(tmp_path, item[1]), pages.items())
+        return dict(zip(pages, counts, strict=True))
+
+
+def test_every_bundled_protocol_prints_cover_plus_one_page_per_month(tmp_path: Path) -> None:
+    expected: dict[str, int] = {}
+    files: dict[str, Path] = {}
+    for pid in lenasched.bundled_ids():
+        cal = expand(lenasched.get_protocol(pid), START, cycles=6, patient=Patient(bsa_m2=Decimal("1.9")))
+        for paper in PAPERS:
+            html = to_html(cal, paper=paper)  # type: ignore[arg-type]
+            key = f"{pid}-{paper}"
+            files[key] = tmp_path / f"{key}.html"
+            files[key].write_text(html, encoding="utf-8")
+            expected[key] = 1 + html.count('<section class="month"')
+    got = _print_all(tmp_path, files)
+    wrong = {key: f"{got[key]} pages, expected {expected[key]}" for key in files if got[key] != expected[key]}
+    assert not wrong, wrong
+
+
+def test_a_held_and_delayed_calendar_prints_cover_plus_one_page_per_month(tmp_path: Path) -> None:
+    files: dict[str, Path] = {}
+    for paper in PAPERS:
+        out = tmp_path / f"held-{paper}.html"
+        argv = ["calendar", "badoux-2011", "--start", START.isoformat(), "--cycles", "6", "--format", "html"]
+        argv += ["--hold", "2027-01-05:neutropenia:3", "--resume", "2027-01-19", "--delay", "4:7"]
+        argv += ["--rems", "--crcl", "40", "--paper", paper, "-o", str(out)]
+        assert main(argv) == 0
+        files[paper] = out
+    got = _print_all(tmp_path, files)
+    for paper, path in files.items():
+        html = path.read_text(encoding="utf-8")
+        assert "held</span> (neutropenia, grade 3)" in html and "Delayed: cycle 4 starts 2 Mar 2027" in html
+        assert got[paper] == 1 + html.count('<section class="month"'), paper

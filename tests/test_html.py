@@ -20,7 +20,7 @@ import lenasched
 from lenasched import Calendar, LenaschedError, Patient, expand, parse_protocol
 from lenasched.cli import main
 from lenasched.describe import DISCLAIMER
-from lenasched.formats.html import calendar_page, full_citation, to_html
+from lenasched.formats.html import calendar_page, default_paper, full_citation, to_html
 
 from .goldens import check_golden, day_texts, html_text
 
@@ -97,9 +97,7 @@ def test_days_say_what_to_take_in_words() -> None:
     days = day_texts(to_html(make_calendar()))
     first = days["2026-01-26"]
     assert first.startswith("26 INDUCTION CYCLE 1 · DAY 1") or first.startswith("26 induction cycle 1 · day 1")
-    assert "Lenalidomide: Take one 2.5 mg capsule by mouth" in first
-    assert "Rituximab 375 mg/m² (675 mg) by intravenous infusion at the clinic Clinic" in first
-    assert "Take 100 mg aspirin by mouth Prophylaxis" in first
+    assert first.endswith("Lenalidomide: one 2.5 mg capsule Rituximab: 675 mg at the clinic Aspirin: 100 mg")
     assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Rest day"
     assert "New dose" in days["2026-02-09"] and "one 5 mg capsule" in days["2026-02-09"]
     assert "New dose" not in days["2026-02-10"]
@@ -110,6 +108,7 @@ def test_days_say_what_to_take_in_words() -> None:
 def test_markings_are_classes_and_words_not_colour() -> None:
     html = to_html(make_calendar())
     assert re.search(r'<td class="day rest" data-date="2026-02-03"', html)
+    assert re.search(r'<li class="take proph"><span class="box"></span> <span class="what"><b>Aspirin:</b>', html)
     assert re.search(r'<td class="day dose clinic cycle-start" data-date="2026-01-26"', html)
     # greyscale: the CSS uses only greys (equal R, G and B) and black
     colours = set(re.findall(r"#[0-9a-fA-F]{3,6}\b", html))
@@ -164,8 +163,7 @@ def test_a_dose_no_single_capsule_makes_is_refused_unless_allowed() -> None:
         to_html(cal)
     html = to_html(cal, allow_multiple=True)
     assert day_texts(html)["2026-02-09"].startswith(
-        "9 induction cycle 2 · day 1 Lenalidomide: Take one 5 mg capsule and one 2.5 mg capsule by mouth "
-        "(7.5 mg in total) New dose 2 capsules"
+        "9 induction cycle 2 · day 1 Lenalidomide: one 5 mg capsule and one 2.5 mg capsule (7.5 mg) New dose 2 capsules"
     )
     assert "Several capsules make this dose" in html_text(html)
 
@@ -185,7 +183,7 @@ def test_cli_html_to_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     argv = ["calendar", str(source), "--start", "2026-01-26", "--bsa", "1.80", "--format", "html"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith("<!DOCTYPE html>") and out == to_html(make_calendar())
+    assert out.startswith("<!DOCTYPE html>") and out == to_html(make_calendar(), paper=default_paper())
     target = tmp_path / "cal.html"
     assert main([*argv, "--output", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == out
@@ -206,3 +204,183 @@ def test_a_period_with_nothing_given_prints_rest_days() -> None:
     days = day_texts(to_html(cal))
     assert days["2026-01-27"] == "27 induction cycle 1 · day 2 Rest day"
     assert "none in this period" in html_text(to_html(cal))
+
+
+# --- Issue 13: paper sizes, held and delayed days, lenalidomide first, plain words, fitting the page ---
+
+
+def test_paper_size_is_in_the_page_rule_and_refused_when_unknown() -> None:
+    assert "@page { size: A4 landscape;" in to_html(make_calendar())
+    assert "@page { size: letter landscape;" in to_html(make_calendar(), paper="letter")
+    with pytest.raises(LenaschedError, match="unknown paper 'a5'; known: a4, letter"):
+        to_html(make_calendar(), paper="a5")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("environ", "paper"),
+    [
+        ({}, "a4"),
+        ({"LANG": "en_US.UTF-8"}, "letter"),
+        ({"LANG": "it_IT.UTF-8"}, "a4"),
+        ({"LANG": "en_US.UTF-8", "LC_PAPER": "de_DE.UTF-8"}, "a4"),
+        ({"LC_ALL": "es_MX.UTF-8", "LANG": "en_GB.UTF-8"}, "letter"),
+        ({"LANG": "C.UTF-8"}, "a4"),
+    ],
+)
+def test_default_paper_follows_the_locale(environ: dict[str, str], paper: str) -> None:
+    assert default_paper(environ) == paper
+
+
+def test_cli_paper_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "p.yaml"
+    source.write_text(PROTOCOL_YAML)
+    argv = ["calendar", str(source), "--start", "2026-01-26", "--bsa", "1.8"]
+    assert main([*argv, "--format", "html", "--paper", "letter"]) == 0
+    assert "size: letter landscape" in capsys.readouterr().out
+    assert main([*argv, "--paper", "letter"]) == 1
+    assert "--paper applies to --format html only" in capsys.readouterr().err
+
+
+def held_calendar() -> Calendar:
+    events = lenasched.PatientEvents.model_validate(
+        {
+            "events": [
+                {"hold": "2026-01-28", "reason": "neutropenia", "grade": 3},
+                {"resume": "2026-02-10", "level": "same"},
+                {"delay": {"cycle": 3, "days": 3, "reason": "platelets 40"}},
+            ]
+        }
+    )
+    return expand(parse_protocol(PROTOCOL_YAML), START, patient=Patient(bsa_m2=Decimal("1.80")), events=events)
+
+
+def test_held_days_say_held_with_the_reason_and_delays_are_marked() -> None:
+    html = to_html(held_calendar())
+    days = day_texts(html)
+    # planned lenalidomide days 3-7 of cycle 1 are held; aspirin continues; lenalidomide is still first
+    assert days["2026-01-28"] == (
+        "28 induction cycle 1 · day 3 Lenalidomide: held (neutropenia, grade 3) Aspirin: 100 mg"
+    )
+    assert re.search(r'<td class="day dose" data-date="2026-01-28"', html)
+    # held on the first day of cycle 2 too (resumed the day after): a held-only day is its own kind
+    assert days["2026-02-09"].startswith("9 induction cycle 2 · day 1 Lenalidomide: held (neutropenia, grade 3)")
+    assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Rest day"  # a planned rest day is not "held"
+    assert days["2026-02-23"] == "23 cycle delayed Delayed: maintenance cycle 1 starts 26 Feb 2026 (platelets 40)"
+    assert re.search(r'<td class="day delayed" data-date="2026-02-23"', html)
+    text = html_text(html)
+    assert "Held (cross-hatched)" in text and "Delayed (dotted)" in text
+
+
+def test_a_held_only_day_is_marked_held_not_rest() -> None:
+    aspirin = "      - drug: aspirin\n        role: prophylaxis\n        dose: 100\n        days: 1-7\n"
+    only = PROTOCOL_YAML.replace(aspirin, "")
+    events = lenasched.PatientEvents.model_validate({"events": [{"hold": "2026-01-28", "reason": "rash"}]})
+    cal = expand(parse_protocol(only), START, patient=Patient(bsa_m2=Decimal("1.80")), events=events)
+    html = to_html(cal)
+    assert re.search(r'<td class="day held" data-date="2026-01-28"', html)
+    assert day_texts(html)["2026-01-28"] == "28 induction cycle 1 · day 3 Lenalidomide: held (rash)"
+    assert "Rest day" not in day_texts(html)["2026-01-28"]
+
+
+def test_lenalidomide_rest_days_inside_a_cycle_are_said_when_a_companion_is_given() -> None:
+    aspirin = "        role: prophylaxis\n        dose: 100\n        days: 1-"
+    daily_aspirin = PROTOCOL_YAML.replace(aspirin + "7", aspirin + "14")
+    cal = expand(parse_protocol(daily_aspirin), START, patient=Patient(bsa_m2=Decimal("1.80")))
+    days = day_texts(to_html(cal))
+    assert days["2026-02-03"] == "3 induction cycle 1 · day 9 Lenalidomide: none today Aspirin: 100 mg"
+
+
+def test_lenalidomide_is_first_and_named_in_every_multi_drug_cell() -> None:
+    reordered = PROTOCOL_YAML.replace(
+        "    drugs:\n      - drug: lenalidomide\n        escalation:",
+        "    drugs:\n      - drug: aspirin\n        role: prophylaxis\n        dose: 81\n        days: 8-9\n"
+        "      - drug: lenalidomide\n        escalation:",
+        1,
+    )
+    cal = expand(parse_protocol(reordered), START, patient=Patient(bsa_m2=Decimal("1.80")))
+    page = calendar_page(cal)
+    assert page.drugs[0] == "Lenalidomide"
+    for month in page.months:
+        for cell in (c for week in month.weeks for c in week):
+            if len(cell.items) > 1:
+                assert cell.items[0].drug == "lenalidomide" and cell.items[0].name == "Lenalidomide"
+
+
+@pytest.mark.parametrize("pid", lenasched.bundled_ids())
+def test_assumptions_are_plain_words_not_field_paths(pid: str) -> None:
+    protocol = lenasched.get_protocol(pid)
+    cal = expand(protocol, date(2026, 12, 1), cycles=2, patient=Patient(bsa_m2=Decimal("1.9")))
+    page = calendar_page(cal)
+    assert len(page.assumptions) == len(protocol.assumptions())
+    for line in page.assumptions:
+        assert not re.search(r"\b(phases|drugs|lead_in|dose_modification)\.\d", line), line
+        assert "_" not in line.split(":", 1)[0], line
+
+
+def test_off_label_sentence_once_near_the_top_for_cll_only() -> None:
+    from lenasched.describe import off_label_note
+
+    cll = lenasched.get_protocol("badoux-2011")
+    note = off_label_note(cll)
+    assert note is not None
+    html = to_html(expand(cll, date(2026, 12, 1), cycles=2))
+    text = html_text(html)
+    assert text.count(note) == 1
+    assert text.index(note) < text.index("Patient name:")  # with the title, before anything else
+    mm = lenasched.get_protocol("label-mm-rd")
+    assert "Off-label" not in to_html(expand(mm, date(2026, 12, 1), cycles=2))
+
+
+def test_remarks_sit_with_the_doses_before_the_disclaimer() -> None:
+    text = html_text(to_html(make_calendar(), remarks=["Renal dose check: test."]))
+    cover = text[: text.index(DISCLAIMER)]
+    assert cover.index("in total") < cover.index("Renal dose check: test.") < cover.index("How to read")
+
+
+MANY_DRUGS = (
+    """\
+schema_version: 1
+id: crowded-2026
+title: A crowded test regimen
+setting: test only
+citation: {title: made up}
+phases:
+  - name: treatment
+    cycle_length_days: 28
+    cycles: 1
+    drugs:
+      - {drug: lenalidomide, dose: 10, days: 1-21}
+"""
+    + "".join(
+        f"      - {{drug: {name}, route: iv, unit: mg/m2, dose: 100, days: 1-3}}\n"
+        for name in ("fludarabine", "cyclophosphamide", "rituximab", "pentostatin", "bendamustine", "obinutuzumab")
+    )
+    + "".join(
+        f"      - {{drug: {name}, role: prophylaxis, dose: 300, days: 1-28}}\n" for name in ("allopurinol", "aciclovir")
+    )
+)
+
+
+def test_a_crowded_day_continues_under_the_grid_instead_of_spilling() -> None:
+    cal = expand(parse_protocol(MANY_DRUGS), date(2026, 12, 1), patient=Patient(bsa_m2=Decimal("1.9")))
+    page = calendar_page(cal)
+    december = page.months[0]
+    assert december.density == "tight" and december.continued
+    first = next(c for week in december.weeks for c in week if c.iso == "2026-12-01")
+    assert first.more > 0 and first.items[0].drug == "lenalidomide"
+    shown = len(first.items) + first.more
+    assert shown == 9  # nothing is lost: kept in the cell plus continued below
+    moved = [what for when, what in december.continued if when == "1 Dec 2026"]
+    assert len(moved) == first.more
+    text = html_text(to_html(cal))
+    assert f"+{first.more} more, see below the calendar" in text and "Continued from the days above:" in text
+
+
+def test_terminal_calendar_says_off_label_once_next_to_the_disclaimer(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["calendar", "badoux-2011", "--start", "2026-12-01", "--cycles", "1", "-o", "-"]
+    assert main(base) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count("Off-label: lenalidomide is not approved for CLL") == 1
+    assert out.index("Off-label:") < out.index(" ".join(DISCLAIMER.split()))
+    assert main(["calendar", "label-mm-rd", "--start", "2026-12-01", "--cycles", "1", "-o", "-"]) == 0
+    assert "Off-label" not in capsys.readouterr().out

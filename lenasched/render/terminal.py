@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..calendar import Calendar, CycleWindow, DoseDay
-from ..describe import DISCLAIMER
+from ..describe import DISCLAIMER, off_label_note
 from ..doses import format_dose, format_unit
 
 __all__ = ["drug_labels", "render_calendar"]
@@ -165,5 +165,8 @@ def render_calendar(cal: Calendar) -> Group:
         )
         for path, s in assumptions:
             parts.append(Text(f"  - {path}: {s.assumption}", style="yellow"))
+    off_label = off_label_note(protocol)
+    if off_label:  # said once, plainly, next to the disclaimer
+        parts.append(Text(off_label, style="bold"))
     parts.append(Text(DISCLAIMER, style="italic"))
     return Group(*parts)
