@@ -26,6 +26,7 @@ drug (lenalidomide); clinic days count every drug given intravenously or subcuta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -95,6 +96,8 @@ class ProtocolSummary:
     clinic_days: int
     outcomes: Mapping[str, str | None]
     notes: tuple[str, ...] = ()
+    setting: str = ""
+    outcome_numbers: Mapping[str, Decimal | None] = field(default_factory=dict)
 
     def cumulative_at(self, day: int) -> Decimal | None:
         """Cumulative mg up to and including study ``day``; None when ``day`` is beyond the horizon."""
@@ -107,6 +110,7 @@ class ProtocolSummary:
         row: dict[str, Any] = {
             "protocol": self.protocol_id,
             "title": self.title,
+            "setting": self.setting,
             "citation": self.citation,
             "drug": self.drug,
             "unit": self.unit,
@@ -132,6 +136,19 @@ class ProtocolSummary:
         )
         for name, value in self.outcomes.items():
             row[f"outcome_{name}"] = value
+        row["notes"] = "; ".join(self.notes)
+        return row
+
+    def to_csv_row(self) -> dict[str, Any]:
+        """The row for CSV: every numeric column holds a number or nothing; text lives in its own columns.
+
+        A reported outcome is ``outcome_<name>`` (a percentage of patients, or empty when not reported or
+        not a plain number) and ``outcome_<name>_text`` (as reported, or ``NR``).
+        """
+        row = {k: v for k, v in self.to_row().items() if not k.startswith("outcome_") and k != "notes"}
+        for name, text in self.outcomes.items():
+            row[f"outcome_{name}"] = self.outcome_numbers.get(name)
+            row[f"outcome_{name}_text"] = "NR" if text is None else text
         row["notes"] = "; ".join(self.notes)
         return row
 
@@ -165,6 +182,10 @@ class Comparison:
     def to_rows(self) -> list[dict[str, Any]]:
         """One dict per protocol; doses stay ``Decimal``, "not reported" outcomes are ``None``."""
         return [s.to_row() for s in self.summaries]
+
+    def to_csv_rows(self) -> list[dict[str, Any]]:
+        """One CSV row per protocol: numeric columns hold numbers only (see ``ProtocolSummary.to_csv_row``)."""
+        return [s.to_csv_row() for s in self.summaries]
 
     def to_dataframe(self) -> pandas.DataFrame:
         """The rows as a pandas DataFrame indexed by protocol id (needs the ``dataframe`` extra).
@@ -212,6 +233,7 @@ class Comparison:
             row("capsules needed", ["—" if x.capsules is None else str(x.capsules) for x in s]),
             row("clinic/infusion days", [str(x.clinic_days) for x in s]),
         ]
+        rows.append(row("setting", [x.setting or "—" for x in s]))  # where the reported outcomes come from
         for name, label in OUTCOME_FIELDS.items():
             rows.append(row(f"reported {label}", [x.outcomes[name] or "NR" for x in s]))
         return rows
@@ -334,7 +356,25 @@ def summarize(
         clinic_days=len(clinic),
         outcomes=outcomes,
         notes=tuple(extra),
+        setting=protocol.setting,
+        outcome_numbers={name: _outcome_number(getattr(protocol.outcomes, name)) for name in OUTCOME_FIELDS},
     )
+
+
+_COUNTED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*\(\d+ of \d+(?: patients)?\)\s*$")
+
+
+def _outcome_number(reported: Any) -> Decimal | None:
+    """A reported outcome as a plain number (a count, or a percentage of patients); None otherwise."""
+    if reported is None:
+        return None
+    value = reported.value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    match = _COUNTED.match(str(value))
+    return Decimal(match.group(1)) if match else None
 
 
 def _first_at(days: Sequence[DoseDay], cap: Decimal | None) -> int | None:

@@ -193,7 +193,34 @@ def test_cli_csv(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> 
     assert [r["protocol"] for r in rows] == ["badoux-like", "on-off"]
     assert rows[0]["cumulative_mg_day_168"] == "2240"
     assert rows[1]["dose_intensity_mg_per_week"] == "131.25"
-    assert rows[0]["outcome_tls_pct"] == "0" and rows[0]["outcome_orr_pct"] == "NR"
+    assert rows[0]["outcome_tls_pct"] == "0" and rows[0]["outcome_orr_pct"] == ""
+    assert rows[0]["outcome_orr_pct_text"] == "NR" and rows[0]["setting"] == "test"
+
+
+def test_cli_csv_numeric_columns_hold_numbers_only(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from decimal import InvalidOperation
+
+    assert main(["compare", *files, "badoux-2011", "--days", "168", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    text_columns = {"protocol", "title", "setting", "citation", "drug", "unit", "notes"}
+    for column in rows[0]:
+        if column in text_columns or column.endswith("_text"):
+            continue
+        for row in rows:
+            if row[column]:
+                try:
+                    Decimal(row[column])
+                except InvalidOperation:
+                    pytest.fail(f"{column} holds text: {row[column]!r}")
+    badoux = rows[2]
+    assert badoux["outcome_neutropenia_g34_pct"] == ""  # "34 (of cycles)" is not a share of patients
+    assert badoux["outcome_neutropenia_g34_pct_text"] == "34 (of cycles)"
+    assert badoux["outcome_thrombocytopenia_g34_pct"] == "12"
+
+
+def test_setting_row(badoux: lenasched.Protocol) -> None:
+    table = dict(compare([badoux, lenasched.get_protocol("badoux-2011")], horizon=28).table())
+    assert table["setting"][0] == "test" and table["setting"][1] == lenasched.get_protocol("badoux-2011").setting
 
 
 def test_cli_json_and_horizon_in_weeks(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,7 +247,8 @@ def test_cli_set_adds_a_variant_column(files: tuple[str, str], capsys: pytest.Ca
     assert [r["protocol"] for r in rows] == ["badoux-like", "badoux-like-variant", "on-off"]
     # 10 mg days 1-56, 15 mg 57-84, 20 mg 85-112, 25 mg from 113
     assert rows[1]["cumulative_mg_day_168"] == str(10 * 56 + 15 * 28 + 20 * 28 + 25 * 56)
-    assert rows[1]["outcome_patients"] == "NR"  # the trial's outcomes do not belong to the variant
+    assert rows[1]["outcome_patients"] == ""  # the trial's outcomes do not belong to the variant
+    assert rows[1]["outcome_patients_text"] == "NR"
 
 
 @pytest.mark.parametrize(

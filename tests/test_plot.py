@@ -91,6 +91,21 @@ def test_figure_data(comparison: lenasched.Comparison) -> None:
     assert "daily dose" in figure.get_suptitle() and "cumulative" in figure.get_suptitle()
 
 
+def test_legends_never_cover_data(comparison: lenasched.Comparison) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lenasched.plot import plot_figure
+
+    figure = plot_figure(comparison_series(comparison))
+    FigureCanvasAgg(figure).draw()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for ax in figure.axes:
+        legend = ax.get_legend().get_window_extent(renderer)
+        area = ax.get_window_extent(renderer)
+        assert legend.x0 >= area.x1  # entirely to the right of the plotting area
+
+
 @pytest.mark.parametrize("suffix", ["png", "svg", "pdf"])
 def test_save_is_reproducible(comparison: lenasched.Comparison, tmp_path: Path, suffix: str) -> None:
     pytest.importorskip("matplotlib")

@@ -226,7 +226,8 @@ def test_reported_rate_refusals(fixed: lenasched.Protocol, badoux: lenasched.Pro
 @needs_numpy
 def test_default_rate_comes_from_the_protocol(fixed: lenasched.Protocol) -> None:
     result = simulate(fixed, patients=10, horizon=28)
-    assert result.rate == reported_event_rate(fixed)
+    assert result.rate.per_cycle == pytest.approx(reported_event_rate(fixed).per_cycle)
+    assert [p.name for p in result.parameters][:2] == ["rate.neutropenia_g34_pct", "rate.thrombocytopenia_g34_pct"]
 
 
 # --- refusals -----------------------------------------------------------------------------------

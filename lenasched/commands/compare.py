@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
         description="Put bundled or own protocols side by side over a horizon: starting dose, cap, the day "
         f"the cap is first given, cumulative lenalidomide mg at days {', '.join(map(str, CUMULATIVE_DAYS))} "
         "and at the horizon, mean dose intensity (mg/week), dosing and rest days, cycles, capsules, "
-        "clinic/infusion days and the reported outcomes (NR = not reported, never 0). A protocol named "
+        "clinic/infusion days and the reported outcomes (NR = not reported, never 0), with each protocol's "
+        "setting. In CSV, numeric columns hold numbers only: text goes in separate *_text columns. A protocol named "
         "in --set gets a what-if variant column next to it.",
     )
     parser.add_argument("protocols", nargs="+", metavar="PROTOCOL", help="bundled ids or paths to YAML files")
@@ -37,7 +38,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..comparison import DEFAULT_HORIZON_DAYS, compare
-    from ..outcomes import OUTCOME_FIELDS
     from ._designer import csv_text, emit_renderable, horizon_days, json_text, protocols_with_variants
 
     protocols = protocols_with_variants(args.protocols, args.overrides)
@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
         for stale in save_plot(comparison_series(result), args.plot, force=getattr(args, "force", False)):
             print(f"note: removed stale temporary file {stale} from an interrupted run", file=sys.stderr)
         print(f"plot written to {args.plot}", file=sys.stderr)
-    if args.format == "csv":
-        missing = {f"outcome_{name}": "NR" for name in OUTCOME_FIELDS}
-        _write(csv_text(result.to_rows(), missing=missing), args.output)
+    if args.format == "csv":  # numeric columns hold numbers only; text (and NR) in *_text columns
+        _write(csv_text(result.to_csv_rows()), args.output)
     elif args.format == "json":
         data = {
             "horizon_days": result.horizon_days,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -10,6 +11,10 @@ __all__ = ["HELP_MODEL", "register", "run"]
 
 HELP_MODEL = """\
 The event model (assumptions; docs/simulation.md has the details):
+  * A protocol with dose_modification rules is simulated on its own rules: each interrupt rule is an
+    event kind (--rate RULE=P), and what follows an event (same dose, one level lower, the starting
+    dose) is the rule's resume_at / then_resume_at, through the engine that draws the calendar.
+    Otherwise (or with --event-prob / --event) each event is followed by a hold and one level lower.
   * Per cycle, a patient who takes every planned dose of the cycle has a dose-limiting event
     (e.g. grade 3/4 neutropenia) with probability p. The risk is spread evenly over the cycle's
     planned dosing days, so held days carry no risk and a second event in a cycle is possible.
@@ -22,8 +27,17 @@ The event model (assumptions; docs/simulation.md has the details):
   * p comes from --event-prob, or from the protocol's reported rates (--event, default grade 3/4
     neutropenia and thrombocytopenia): a percentage of patients is read as the chance of at least
     one event over --over-cycles cycles; a rate "per cycle" ("34 (of cycles)") is used as given.
-  * Only lenalidomide is simulated. The same --seed gives the same numbers.
+  * Only lenalidomide is simulated. The same --seed gives the same numbers, and patient i the same
+    random numbers whatever --patients and whatever the design (common random numbers).
+  * Every parameter is printed with its source; intervals are 95% Monte Carlo intervals.
 """
+
+
+def _rate(text: str) -> tuple[str, tuple[float, ...]]:
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=P[,P2...], e.g. neutropenia=0.1")
+    return name.strip(), _probabilities(values)
 
 
 def _probabilities(text: str) -> tuple[float, ...]:
@@ -91,6 +105,15 @@ def register(sub: Any) -> None:
         "tls_pct (default: the first two)",
     )
     parser.add_argument(
+        "--rate",
+        action="append",
+        type=_rate,
+        default=[],
+        metavar="KIND=P[,P2,...]",
+        help="per-cycle probability of one event kind: a rule id of the protocol (e.g. neutropenia) or a "
+        "reported field (e.g. neutropenia_g34_pct); repeatable",
+    )
+    parser.add_argument(
         "--over-cycles",
         type=_positive_int,
         default=DEFAULT_OVER_CYCLES,
@@ -105,12 +128,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--dose-levels", type=_levels, metavar="MG,...", help="reduction ladder, e.g. 25,20,15,10,5")
     add_set_argument(parser)
     add_output_arguments(parser)
+    for action in parser._actions:
+        if action.dest == "format":  # also the outputs with their intervals, one row per metric
+            action.choices = ("table", "csv", "json", "metrics-csv")
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
     from ..cli import resolve_protocol
-    from ..simulation import DEFAULT_EVENT_FIELDS, DEFAULT_HORIZON_DAYS, reported_event_rate, simulate
+    from ..simulation import DEFAULT_HORIZON_DAYS, simulate
     from ..variants import apply_overrides
     from ._designer import csv_text, emit_renderable, horizon_days, json_text
 
@@ -118,24 +144,28 @@ def run(args: argparse.Namespace) -> int:
     protocol = original
     if args.overrides:
         protocol = apply_overrides(original, args.overrides, version=__version__)
-    if args.event_prob is not None:
-        event_prob: Any = args.event_prob
-    else:
-        # From the original trial: a variant carries no outcomes of its own.
-        event_prob = reported_event_rate(original, args.event or DEFAULT_EVENT_FIELDS, over_cycles=args.over_cycles)
     result = simulate(
         protocol,
         patients=args.patients,
         seed=args.seed,
         horizon=horizon_days(args, DEFAULT_HORIZON_DAYS),
-        event_prob=event_prob,
+        event_prob=args.event_prob,
+        events=args.event,
+        rates=dict(args.rate),
         recovery_days=args.recovery_days,
+        over_cycles=args.over_cycles,
         dose_levels=args.dose_levels,
+        outcomes_from=original,  # a variant carries no outcomes of its own: the original trial's rates
     )
+    if args.format != "table":  # the table says it itself
+        for note in result.notes():
+            print(f"note: {note}", file=sys.stderr)
     if args.format == "csv":
         _write(csv_text(result.to_rows()), args.output)
     elif args.format == "json":
         _write(json_text({"summary": result.summary(), "cycles": result.to_rows()}), args.output)
+    elif args.format == "metrics-csv":
+        _write(csv_text([m.to_row() for m in result.metrics()]), args.output)
     else:
         from ..render.simulate import render_simulation
 

@@ -44,18 +44,36 @@ def render_simulation(result: SimulationResult) -> Group:
         _num(s["cumulative_mg_median"]),
         f"{_num(s['cumulative_mg_q1'])}-{_num(s['cumulative_mg_q3'])}",
     )
-    lines = [
+    lines: list[Text | Table] = [
         Text(
             f"Patients with at least one dose-limiting event: {_pct(s['fraction_with_event'])}%; "
             f"stopped by day {result.horizon_days}: {_pct(s['fraction_stopped'])}%"
         ),
         Text(
-            f"Dose levels: {', '.join(s['dose_levels'])} mg (cap {s['cap']} mg); hold after an event: "
-            f"{result.recovery_days} days, then one level lower"
+            f"Dose levels: {', '.join(s['dose_levels'])} mg (cap {s['cap']} mg); model: "
+            + (
+                "the protocol's dose_modification rules"
+                if s["model"] == "rules"
+                else f"hold {result.recovery_days} days after an event, then one level lower"
+            )
         ),
         Text("Event probability per cycle: " + ", ".join(str(p) for p in s["event_probability_per_cycle"])),
+        Text("Parameters (value [source]):"),
     ]
-    lines += [Text(f"  - {source}", style="dim") for source in result.rate.sources]
+    lines += [Text(f"  - {p.line()}", style="dim") for p in result.parameters]
+    if not result.parameters:
+        lines += [Text(f"  - {source}", style="dim") for source in result.rate.sources]
+    lines += [Text(f"Note: {note}", style="bold") for note in result.notes()]
+    metrics = Table(
+        title="Outputs (95% Monte Carlo intervals)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False
+    )
+    for name in ("output", "statistic", "estimate", "95% interval", "unit"):
+        metrics.add_column(name, justify="left" if name in ("output", "statistic", "unit") else "right")
+    for m in result.metrics():
+        metrics.add_row(
+            m.name.replace("_", " "), m.statistic, _fmt(m.estimate), f"{_fmt(m.low)}-{_fmt(m.high)}", m.unit
+        )
+    lines.append(metrics)
     phases = len({c.phase for c in result.cycles}) > 1
     varying = len({c.probability for c in result.cycles}) > 1
     cycles = Table(
@@ -88,6 +106,12 @@ def render_simulation(result: SimulationResult) -> Group:
         Text(DISCLAIMER, style="italic"),
     ]
     return Group(head, *lines, cycles, *notes)
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "—"
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
 
 
 def _num(value: Decimal) -> str:

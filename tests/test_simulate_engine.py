@@ -1,0 +1,224 @@
+"""The simulation cannot disagree with the calendar: rule-driven events, streams per patient, merging."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lenasched
+from lenasched.labs import LabResult
+from lenasched.simulation import build_model, simulate, simulate_compare
+from lenasched.simulation.plan import build_plan
+from lenasched.simulation.stats import Tally
+
+np = pytest.importorskip("numpy")
+
+START = date(2001, 1, 1)
+FIRE = {"anc": Decimal("0.5"), "plt": Decimal("20")}
+RECOVER = {"anc": Decimal("1.5"), "plt": Decimal("100")}
+
+
+def simulated(proto: lenasched.Protocol, horizon: int, events: dict[int, str], recovery: int) -> list[int]:
+    from lenasched.simulation import _run
+
+    plan = build_plan(proto, START, horizon, None, "lenalidomide", None)
+    model = build_model(proto, rates={r.id: 0.1 for r in proto.dose_modification if r.action.value == "interrupt"})
+    model = type(model)(model.kinds, recovery, model.mode, model.parameters)
+    block = _run(plan, 1, None, model.rate, recovery, True, forced=events, model=model)
+    return [int(x) for x in block.daily[0]]
+
+
+def labs_for(proto: lenasched.Protocol, real: list[tuple[int, str]], recovery: int) -> list[LabResult]:
+    rules = {r.id: r for r in proto.dose_modification}
+    out = []
+    for day, rule_id in real:
+        rule = rules[rule_id]
+        if rule.lab is not None:
+            fire, back = {rule.lab: FIRE[rule.lab]}, {rule.lab: RECOVER[rule.lab]}
+        else:
+            fire, back = {"grade.rash": Decimal(3)}, {"grade.rash": Decimal(1)}
+        out += [
+            LabResult(date=START + timedelta(days=day + 1), values=fire),
+            LabResult(date=START + timedelta(days=day + 1 + recovery), values=back),
+        ]
+    return out
+
+
+def expanded(proto: lenasched.Protocol, horizon: int, labs: list[LabResult]) -> list[int]:
+    cal = lenasched.expand(proto, START, until=START + timedelta(days=horizon - 1), labs=labs)
+    out = [0] * horizon
+    for row in cal.for_drug("lenalidomide"):
+        out[(row.date - START).days] = int(row.dose_mg * 10_000)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_rule_driven_patient_is_the_expanded_calendar_with_those_lab_results(data: st.DataObject) -> None:
+    """label-mm-rd's own Table 1 rules: the simulated patient equals ``expand(labs=...)`` day by day."""
+    proto = lenasched.get_protocol("label-mm-rd")
+    horizon = 200
+    rule_ids = [r.id for r in proto.dose_modification]
+    days = data.draw(st.lists(st.integers(0, 150), max_size=5, unique=True).map(sorted))
+    kinds = {d: data.draw(st.sampled_from(rule_ids)) for d in days}
+    recovery = data.draw(st.integers(1, 21))
+    sim = simulated(proto, horizon, kinds, recovery)
+    real: list[tuple[int, str]] = []
+    for day in days:  # an event happens on a dose day the patient takes a dose, not while held
+        if sim[day] and not any(r <= day <= r + recovery for r, _ in real):
+            real.append((day, kinds[day]))
+    assert sim == expanded(proto, horizon, labs_for(proto, real, recovery))
+
+
+def test_the_rules_decide_what_follows() -> None:
+    """Neutropenia first resumes at the starting dose, then one level lower (label Table 1)."""
+    proto = lenasched.get_protocol("label-mm-rd")
+    sim = simulated(proto, 120, {0: "neutropenia", 28: "neutropenia", 56: "thrombocytopenia"}, 7)
+    assert sim[8] == 250_000  # back at 25 mg after the first drop
+    assert sim[36] == 200_000  # then 20 mg
+    assert sim[64] == 150_000  # thrombocytopenia: next lower
+
+
+def test_rule_mode_parameters_and_refusal() -> None:
+    proto = lenasched.get_protocol("label-mm-rd")
+    with pytest.raises(lenasched.errors.SimulationError, match="--rate thrombocytopenia=P"):
+        build_model(proto)
+    model = build_model(proto, rates={"neutropenia": 0.2})
+    assert model.mode == "rules"
+    names = {p.name: p for p in model.parameters}
+    assert names["rate.neutropenia"].source.startswith("given")
+    assert "not simulated" in names["rate.thrombocytopenia"].source
+    assert names["rule.neutropenia"].value == "start, then lower"
+
+
+# --- one stream per patient: N, chunking, common random numbers ----------------------------------
+
+
+def test_patient_results_do_not_depend_on_n_or_chunking() -> None:
+    proto = lenasched.get_protocol("badoux-2011")
+    small = simulate(proto, patients=300, seed=9, horizon=180)
+    big = simulate(proto, patients=1000, seed=9, horizon=180, chunk_size=77)
+    assert (big.cumulative_mg[:300] == small.cumulative_mg).all()
+    assert (big.events[:300] == small.events).all()
+    tail = simulate(proto, patients=700, seed=9, horizon=180, first_patient=300, chunk_size=128)
+    assert (big.cumulative_mg[300:] == tail.cumulative_mg).all()
+    # the exact tallies merge: two halves make the whole
+    whole = simulate(proto, patients=1000, seed=9, horizon=180)
+    merged = small.tally.merge(tail.tally)  # type: ignore[union-attr]
+    assert merged.counts == whole.tally.counts  # type: ignore[union-attr]
+    for name, hist in whole.tally.hists.items():  # type: ignore[union-attr]
+        assert (merged.hists[name] == hist).all()
+    assert whole.summary() == simulate(proto, patients=1000, seed=9, horizon=180, chunk_size=100).summary()
+
+
+def test_common_random_numbers_make_paired_differences_precise() -> None:
+    a = lenasched.get_protocol("badoux-2011")
+    b = lenasched.apply_overrides(a, ["lenalidomide.days=1-21"]) if hasattr(lenasched, "apply_overrides") else None
+    if b is None:
+        from lenasched.variants import apply_overrides
+
+        b = apply_overrides(a, ["lenalidomide.days=1-21"], version="test")
+    crn = simulate_compare([a, b], patients=2000, seed=4, horizon=168, outcomes_from=a)
+    alone = simulate(a, patients=2000, seed=4, horizon=168)
+    assert (crn.results[0].cumulative_mg == alone.cumulative_mg).all()
+    paired = crn.results[1].cumulative_mg - crn.results[0].cumulative_mg
+    independent = simulate(b, patients=2000, seed=5, horizon=168, outcomes_from=a).cumulative_mg - alone.cumulative_mg
+    assert paired.std() < independent.std()
+    row = crn.differences()[0]
+    assert row["ci_low"] <= row["cumulative_mg_difference"] <= row["ci_high"]
+
+
+def test_tally_quantiles_match_numpy() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 50, size=1001)
+    t = Tally(n=len(values))
+    t.add_hist("x", values[:400])
+    t = t.merge(Tally(n=0, hists={}, counts={}))
+    t.add_hist("x", values[400:])
+    for q in (0.25, 0.5, 0.75, 0.9):
+        assert t.quantile("x", q) == pytest.approx(np.percentile(values, 100 * q))
+    assert t.mean("x") == pytest.approx(values.mean())
+    est, lo, hi = t.quantile_ci("x", 0.5)
+    assert lo <= est <= hi
+
+
+# --- outputs, provenance, notes --------------------------------------------------------------------
+
+
+def test_metrics_with_intervals_and_the_implausibility_note() -> None:
+    proto = lenasched.get_protocol("badoux-2011")
+    result = simulate(proto, patients=2000, seed=1)
+    metrics = {(m.name, m.statistic): m for m in result.metrics()}
+    for key in (
+        ("dose_intensity", "median"),
+        ("relative_dose_intensity", "median"),
+        ("time_to_target", "median"),
+        ("treatment_duration", "median"),
+        ("capsules", "mean"),
+        ("clinic_visits", "mean"),
+        ("fraction_stopped", "proportion"),
+    ):
+        m = metrics[key]
+        assert m.low <= m.estimate <= m.high, key
+    assert "admiral" in metrics[("relative_dose_intensity", "median")].definition
+    notes = result.notes()
+    assert len(notes) == 1 and "rate.neutropenia_g34_pct" in notes[0] and "stopped" in notes[0]
+    calm = simulate(proto, patients=500, seed=1, event_prob=0.02)
+    assert calm.notes() == []
+    # with no events, relative dose intensity is 100 % and every patient reaches the target on plan
+    plan = simulate(proto, patients=50, seed=1, event_prob=0)
+    by = {(m.name, m.statistic): m for m in plan.metrics()}
+    assert by[("relative_dose_intensity", "median")].estimate == pytest.approx(100)
+    assert by[("time_to_target", "median")].estimate == 141
+
+
+def _bundled_with_lenalidomide() -> list[str]:
+    from lenasched.registry import bundled_ids
+
+    ids = []
+    for protocol_id in bundled_ids():
+        proto = lenasched.get_protocol(protocol_id)
+        if any(r.drug == "lenalidomide" and r.unit == "mg" for r in proto.regimens):
+            ids.append(protocol_id)
+    return ids
+
+
+@pytest.mark.parametrize("protocol_id", _bundled_with_lenalidomide())
+def test_every_bundled_protocol_simulates_as_it_expands(protocol_id: str) -> None:
+    """Generic model, fixed events: hold from the next day, resume one level lower = ``expand`` with those events."""
+    from lenasched.comparison import REFERENCE_PATIENT
+    from lenasched.events import Hold, PatientEvents, Resume
+    from lenasched.simulation import EventRate, _run
+
+    proto = lenasched.get_protocol(protocol_id)
+    horizon, recovery = 200, 9
+    plan = build_plan(proto, START, horizon, None, "lenalidomide", None)
+    wanted = [0, 30, 61, 95, 140]
+    block = _run(plan, 1, None, EventRate((0.0,), ()), recovery, True, forced=wanted)
+    sim = [int(x) for x in block.daily[0]]
+    lead = plan.lead_days
+    real: list[int] = []
+    for day in wanted:
+        if sim[day + lead] and not any(r <= day <= r + recovery for r in real):
+            real.append(day)
+    events = []
+    for day in real:
+        events += [
+            Hold(date=START + timedelta(days=day + 1), reason="simulated event"),
+            Resume(date=START + timedelta(days=day + 1 + recovery), level="lower"),
+        ]
+    cal = lenasched.expand(
+        proto,
+        START,
+        until=START + timedelta(days=horizon - 1),
+        events=PatientEvents(events=events),
+        patient=REFERENCE_PATIENT,
+    )
+    expected = [0] * (lead + horizon)
+    for row in cal.for_drug("lenalidomide"):
+        expected[(row.date - START).days + lead] = int(row.dose_mg * 10_000)
+    assert sim == expected
