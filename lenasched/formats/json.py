@@ -9,6 +9,7 @@ from typing import Any
 from ..calendar import Calendar
 from ..dayspec import format_days
 from ..describe import off_label_note
+from ..intensity import dose_intensity
 from ..doses import format_dose
 
 __all__ = ["calendar_dict", "to_json"]
@@ -67,6 +68,15 @@ def calendar_dict(calendar: Calendar) -> dict[str, Any]:
         "modifications": [
             {"date": m.date.isoformat(), "drug": m.drug, "event": m.event, "effect": m.effect}
             for m in calendar.modifications
+        ],
+        "dose_intensity": [
+            {
+                "drug": i.drug,
+                "given_mg": format_dose(i.given_mg),
+                "planned_mg": format_dose(i.planned_mg),
+                "relative_pct": None if i.relative_pct is None else format_dose(i.relative_pct),
+            }
+            for i in dose_intensity(calendar)
         ],
         "assumptions": [
             {"field": path, "value": _plain(s.value), "assumption": s.assumption} for path, s in protocol.assumptions()
