@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextvars
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,12 +24,19 @@ class UsageError(LenaschedError):
 def _date(text: str) -> date:
     from dateutil.parser import isoparse
 
+    from .dayspec import EARLIEST_DATE, LATEST_DATE
+
     try:
-        return (
+        value = (
             isoparse(text).date() if "T" in text else isoparse(text[:10]).date() if len(text) == 10 else _bad_date(text)
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         return _bad_date(text)
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the dates lenasched writes ({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+        )
+    return value
 
 
 def _bad_date(text: str) -> date:
@@ -95,11 +102,36 @@ def _parser() -> argparse.ArgumentParser:
     horizon.add_argument("--cycles", type=_positive_int, help="number of cycles (across phases)")
     horizon.add_argument("--until", type=_date, help="last date to show (YYYY-MM-DD)")
     cal.add_argument(
-        "--format", choices=("table", "csv", "json", "html", "ics", "fhir", "nonmem", "sdtm-ex"), default="table"
+        "--format",
+        choices=("table", "csv", "json", "html", "pdf", "ics", "fhir", "nonmem", "sdtm-ex"),
+        default="table",
+    )
+    cal.add_argument(
+        "--paper",
+        choices=("a4", "letter"),
+        help="html, pdf: paper size, landscape (default: letter where the locale's country uses it, else a4)",
     )
     add_output_argument(cal, "write to this file (atomically; - for standard output) instead of the terminal")
+    cal.add_argument(
+        "--market",
+        choices=("us", "eu"),
+        default="us",
+        help="where the capsules are dispensed: the strengths differ (the EU also has 7.5 mg); default us",
+    )
     cal.add_argument("--reminder", type=_clock, metavar="HH:MM", help="ics: a daily reminder at this time (with --tz)")
     cal.add_argument("--tz", metavar="ZONE", help="ics: IANA time zone of the reminder, e.g. Europe/Rome")
+    cal.add_argument(
+        "--previous",
+        metavar="OLD.ics",
+        help="ics: the file this one replaces: unchanged events keep their SEQUENCE, changed ones get SEQUENCE+1, "
+        "dose days no longer in the plan are written as STATUS:CANCELLED",
+    )
+    cal.add_argument(
+        "--stamp",
+        metavar="WHEN",
+        help="ics: DTSTAMP of new and changed events, a UTC date-time such as 2027-01-15T09:00:00Z "
+        "(default: the start date, or 1 s after the latest DTSTAMP of --previous)",
+    )
     _add_export_arguments(cal)
     from .commands._events import add_event_arguments, add_lab_arguments
 
@@ -120,14 +152,20 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+", help="YAML files (or bundled ids)")
     val.add_argument("--strict", action="store_true", help="also require a source or assumption for every value")
 
-    sub.add_parser("schema", help="print the JSON Schema of the protocol format")
+    schema = sub.add_parser("schema", help="print the JSON Schema of the protocol format (or add-on, events)")
+    schema.add_argument(
+        "--kind",
+        choices=("protocol", "addon", "events"),
+        default="protocol",
+        help="which file format (default protocol)",
+    )
     for name in EXTRA_COMMANDS:
         _extra(name).register(sub)
     return parser
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
-EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "advise", "compare", "variant", "simulate")
+EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "advise", "compare", "variant", "simulate", "serve")
 
 
 def _extra(name: str) -> Any:
@@ -246,6 +284,10 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
     if args.format != "ics" and (args.reminder is not None or args.tz is not None):
         raise UsageError("--reminder and --tz apply to --format ics only")
+    if args.format not in ("html", "pdf") and args.paper is not None:
+        raise UsageError("--paper applies to --format html and pdf only")
+    if args.format != "ics" and (args.previous is not None or args.stamp is not None):
+        raise UsageError("--previous and --stamp apply to --format ics only")
     _check_export_arguments(args)
     protocol = resolve_protocol(args.protocol)
     cycles, until = horizon_of(protocol, args, "showing")
@@ -262,29 +304,61 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
         renal=renal_function(args),
         renal_column=args.renal_column,
         labs=labs_from_args(args),
+        market=args.market,
     )
     layer = apply_pharmacy(args, calendar)
-    if args.format == "html":
-        from .formats.html import to_html
+    if args.format == "pdf":
+        from .formats.html import default_paper, to_html
+        from .formats.pdf import html_to_pdf
 
-        _emit(
-            to_html(calendar, allow_multiple=args.allow_multiple_capsules, remarks=layer.remarks, checks=layer.tests),
-            args.output,
+        html = to_html(
+            calendar,
+            allow_multiple=args.allow_multiple_capsules,
+            remarks=layer.remarks,
+            checks=layer.tests,
+            paper=args.paper or default_paper(),
         )
-    elif args.format == "ics":
-        from .formats.ics import to_ics
+        _emit(html_to_pdf(html), args.output)
+    elif args.format == "html":
+        from .formats.html import default_paper, to_html
 
         _emit(
-            to_ics(
+            to_html(
                 calendar,
-                reminder=args.reminder,
-                tz=args.tz,
                 allow_multiple=args.allow_multiple_capsules,
                 remarks=layer.remarks,
                 checks=layer.tests,
+                paper=args.paper or default_paper(),
             ),
             args.output,
         )
+    elif args.format == "ics":
+        from .formats.ics import build_ics, parse_stamp
+
+        previous = None
+        if args.previous is not None:
+            from pathlib import Path
+
+            try:
+                previous = Path(args.previous).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"--previous {args.previous}: cannot read it ({exc.strerror or exc})") from None
+        ics = build_ics(
+            calendar,
+            reminder=args.reminder,
+            tz=args.tz,
+            allow_multiple=args.allow_multiple_capsules,
+            remarks=layer.remarks,
+            checks=layer.tests,
+            patient_id=args.patient_id,
+            previous=previous,
+            previous_name=args.previous or "",
+            stamp=None if args.stamp is None else parse_stamp(args.stamp),
+            warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        )
+        _emit(ics.data, args.output)
+        if previous is not None:
+            print(f"note: compared with {args.previous}: {ics.summary()}", file=sys.stderr)
     elif args.format in EXPORT_FORMATS:
         _emit(_export(args, calendar), args.output)
         for remark in layer.csv_notes():
@@ -312,11 +386,35 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
             _emit(console.export_text(), args.output)
         else:
             Console().print(render_calendar(calendar), *layer.renderables())
+    if args.format in ("csv", *EXPORT_FORMATS):  # data files carry no prose: the one sentence goes to the terminal
+        from .describe import off_label_note
+
+        off_label = off_label_note(protocol)
+        if off_label:
+            print(f"note: {off_label}", file=sys.stderr)
+        say_audit(calendar)
     return 0
 
 
+def say_audit(calendar: Any) -> None:
+    """Every audit entry as a note on stderr, for outputs with no place for it (CSV, exports, dispensing).
+
+    A row's ``modified_by`` shows what changed it; an event that changed nothing (a hold after the
+    calendar's end, a companion's hold when only lenalidomide is dispensed) would otherwise go unsaid.
+    """
+    for entry in calendar.modifications:
+        drug = f" {entry.drug}" if entry.drug else ""
+        print(f"note: audit {entry.date.isoformat()}{drug}: {entry.event}: {entry.effect}", file=sys.stderr)
+
+
 EXPORT_FORMATS = ("fhir", "nonmem", "sdtm-ex")
-_EXPORT_OPTIONS = {"drug": "nonmem", "cmt": "nonmem", "explicit_doses": "nonmem", "fhir_granularity": "fhir"}
+_EXPORT_OPTIONS = {
+    "drug": "nonmem",
+    "cmt": "nonmem",
+    "explicit_doses": "nonmem",
+    "fhir_granularity": "fhir",
+    "fhir_bundle": "fhir",
+}
 
 
 def _add_export_arguments(cal: argparse.ArgumentParser) -> None:
@@ -331,9 +429,46 @@ def _add_export_arguments(cal: argparse.ArgumentParser) -> None:
         "--explicit-doses", action="store_true", help="nonmem: one row per dose instead of II/ADDL runs of daily doses"
     )
     group.add_argument(
+        "--obs-times",
+        metavar="HOURS",
+        help="nonmem: observation rows (EVID 0, MDV 0) at these hours from study day 1 00:00, e.g. 2,4,24,672.5",
+    )
+    group.add_argument(
+        "--obs-file", metavar="FILE", help="nonmem: observation times (hours) from a file, one or more per line"
+    )
+    group.add_argument(
+        "--obs-cmt",
+        type=lambda text: _whole_number(text, 0),
+        metavar="N",
+        help="nonmem: CMT of observation rows (default 0)",
+    )
+    group.add_argument(
+        "--dose-time", type=_clock, metavar="HH:MM", help="nonmem: clock time of every dose (default 00:00)"
+    )
+    group.add_argument(
+        "--domain",
+        choices=("ex", "ec", "cm"),
+        help="sdtm-ex: EX (default: exposure as applied, with EXADJ), EC (planned, ECMOOD=SCHEDULED), "
+        "or CM (prophylaxis and supportive drugs)",
+    )
+    group.add_argument(
+        "--xpt", action="store_true", help="sdtm-ex: SAS transport (XPT v5) instead of CSV (needs pyreadstat)"
+    )
+    group.add_argument(
         "--fhir-granularity",
         choices=("step", "day"),
         help="fhir: one MedicationRequest per drug and dose step (default) or per administration day",
+    )
+    group.add_argument(
+        "--fhir-bundle",
+        choices=("transaction", "collection"),
+        help="fhir: a transaction an EHR imports (default; conditional updates) or a plain collection",
+    )
+    group.add_argument(
+        "--patient-id",
+        metavar="ID",
+        help="fhir: the Patient's identifier (default PLANNED; --subject is its name); "
+        "ics: keys the event UIDs (as a digest), so a regenerated calendar updates the same events",
     )
     group.add_argument(
         "--subject",
@@ -343,25 +478,51 @@ def _add_export_arguments(cal: argparse.ArgumentParser) -> None:
 
 
 def _check_export_arguments(args: argparse.Namespace) -> None:
+    if args.patient_id is not None and args.format not in ("fhir", "ics"):
+        raise UsageError("--patient-id applies to --format fhir and ics only")
     for name, fmt in _EXPORT_OPTIONS.items():
         if getattr(args, name) not in (None, False) and args.format != fmt:
             raise UsageError(f"--{name.replace('_', '-')} applies to --format {fmt} only")
     if args.subject is not None and args.format not in EXPORT_FORMATS:
         raise UsageError("--subject applies to --format " + ", ".join(EXPORT_FORMATS) + " only")
+    only = {"obs_times": "nonmem", "obs_file": "nonmem", "obs_cmt": "nonmem", "dose_time": "nonmem"}
+    for name, fmt in {**only, "domain": "sdtm-ex", "xpt": "sdtm-ex"}.items():
+        if getattr(args, name) not in (None, False) and args.format != fmt:
+            raise UsageError(f"--{name.replace('_', '-')} applies to --format {fmt} only")
+    if args.obs_times is not None and args.obs_file is not None:
+        raise UsageError("give either --obs-times or --obs-file, not both")
 
 
-def _export(args: argparse.Namespace, calendar: Any) -> str:
-    """fhir, nonmem or sdtm-ex text; each module documents its choices."""
+def _export(args: argparse.Namespace, calendar: Any) -> str | bytes:
+    """fhir, nonmem or sdtm-ex text (sdtm-ex --xpt: bytes); each module documents its choices."""
     if args.format == "fhir":
         from .formats.fhir import to_fhir
 
-        return to_fhir(calendar, granularity=args.fhir_granularity or "step", subject=args.subject)
+        return to_fhir(
+            calendar,
+            granularity=args.fhir_granularity or "step",
+            subject=args.subject,
+            patient_id=args.patient_id,
+            bundle=args.fhir_bundle or "transaction",
+        )
     if args.format == "sdtm-ex":
-        from .formats.sdtm import DEFAULT_USUBJID, to_sdtm_ex
+        from .formats.sdtm import DEFAULT_USUBJID, sdtm_domain
 
-        return to_sdtm_ex(calendar, usubjid=DEFAULT_USUBJID if args.subject is None else args.subject)
-    from .formats.nonmem import DEFAULT_DRUG, to_nonmem
+        usubjid = DEFAULT_USUBJID if args.subject is None else args.subject
+        return sdtm_domain(calendar, args.domain or "ex", usubjid=usubjid, xpt=args.xpt)
+    from .formats.nonmem import DEFAULT_DRUG, parse_obs_times, to_nonmem
 
+    obs_times: tuple[Decimal, ...] = ()
+    if args.obs_file is not None:
+        from pathlib import Path
+
+        try:
+            text = Path(args.obs_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--obs-file {args.obs_file}: cannot read it ({exc})") from None
+        obs_times = parse_obs_times(text, source=args.obs_file)
+    elif args.obs_times is not None:
+        obs_times = parse_obs_times(args.obs_times)
     subject = 1
     if args.subject is not None:
         try:
@@ -374,6 +535,9 @@ def _export(args: argparse.Namespace, calendar: Any) -> str:
         subject_id=subject,
         cmt=args.cmt or 1,
         explicit=args.explicit_doses,
+        obs_times=obs_times,
+        obs_cmt=args.obs_cmt or 0,
+        dose_time=args.dose_time or time(0, 0),
     )
 
 
@@ -415,7 +579,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     from .schema import schema_json
 
-    sys.stdout.write(schema_json())
+    sys.stdout.write(schema_json(args.kind))
     return 0
 
 
@@ -429,19 +593,148 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage)."""
+    """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage).
+
+    Whatever happens, the user gets one ``error:`` line, never a traceback: an output that cannot be
+    written (a full disk, a closed pipe) is said as such, and a defect of lenasched itself is reported
+    as an internal error (set ``LENASCHED_TRACEBACK=1`` to see the traceback instead).
+    """
     args = _parser().parse_args(argv)
     token = _FORCE.set(bool(getattr(args, "force", False)))
+    streams = _tolerant_streams()
     try:
-        if args.command in _COMMANDS:
-            return _COMMANDS[args.command](args)
-        return int(_extra(args.command).run(args))
+        command = _COMMANDS.get(args.command) or _extra(args.command).run
+        status = int(command(args))
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, while it can still be reported
+        return status
     except LenaschedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
+        _silence_stdout()
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # mostly standard output: files are read and written by modules that name them
+        if exc.filename is not None:
+            print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        _silence_stdout()
+        import errno
+
+        hint = "free some space, or " if exc.errno == errno.ENOSPC else ""
+        reason = exc.strerror or exc
+        print(
+            f"error: cannot write to standard output: {reason} (hint: {hint}write to a file with --output)",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:  # a defect: say so in one line rather than a traceback
+        import os
+
+        if os.environ.get("LENASCHED_TRACEBACK"):
+            raise
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} (hint: this is a bug in lenasched; please report "
+            "it with the command line; LENASCHED_TRACEBACK=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         _FORCE.reset(token)
+        streams()
+
+
+# Characters the terminal's encoding may lack, as ASCII (LANG=C, PYTHONIOENCODING=ascii, a Latin-1 locale).
+_ASCII = {
+    "→": "->",
+    "←": "<-",
+    "↔": "<->",
+    "×": "x",
+    "·": ".",
+    "•": "*",
+    "–": "-",
+    "—": "-",
+    "−": "-",
+    "…": "...",
+    "≤": "<=",
+    "≥": ">=",
+    "≠": "!=",
+    "±": "+/-",
+    "µ": "u",
+    "μ": "u",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "⁰": "^0",
+    "¹": "^1",
+    "²": "^2",
+    "³": "^3",
+    "⁴": "^4",
+    "⁵": "^5",
+    "⁶": "^6",
+    "⁷": "^7",
+    "⁸": "^8",
+    "⁹": "^9",
+    "⚑": "!",
+    "✓": "v",
+    "✗": "x",
+}
+
+
+def _ascii_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Codec error handler: a character the output encoding lacks becomes ASCII ("→" "->", "×10⁹/L"
+    "x10^9/L"), else its decomposed letters ("é" "e"), else a backslash escape; never an exception.
+    Bytes that came in undecodable (a file name, as surrogate escapes) go out as they came."""
+    import unicodedata
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    char = error.object[error.start]
+    if "\udc80" <= char <= "\udcff":
+        return bytes([ord(char) - 0xDC00]), error.start + 1
+    if char in _ASCII:
+        return _ASCII[char], error.start + 1
+    plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+    return (plain if plain.strip() else char.encode("ascii", "backslashreplace").decode("ascii")), error.start + 1
+
+
+def _tolerant_streams() -> Callable[[], None]:
+    """Let stdout and stderr write any text in any locale (see ``_ascii_fallback``); returns the undo."""
+    import codecs
+    import contextlib
+
+    codecs.register_error("lenasched-ascii", _ascii_fallback)
+    undo: list[tuple[Any, str]] = []
+    for stream in (sys.stdout, sys.stderr):
+        errors = getattr(stream, "errors", None)
+        if errors in ("strict", "surrogateescape", "backslashreplace") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="lenasched-ascii")
+            except (OSError, ValueError):
+                continue
+            undo.append((stream, errors))
+
+    def restore() -> None:
+        for stream, errors in undo:
+            # a closed or failed stream keeps the handler: nothing more is written to it
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors=errors)
+
+    return restore
+
+
+def _silence_stdout() -> None:
+    """After a write to stdout failed, point it at /dev/null so the interpreter's last flush cannot fail again."""
+    import contextlib
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)

@@ -270,6 +270,9 @@ def compare(
     except ValueError as exc:
         raise ScheduleError(str(exc)) from None
     first = start or DEFAULT_START
+    from .dayspec import check_date_span
+
+    check_date_span(first, 0, days - 1, f"a {days}-day comparison")
     calendars = []
     summaries = []
     for protocol in protocols:

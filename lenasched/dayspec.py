@@ -6,12 +6,44 @@ so the engine never re-interprets strings.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from .limits import MAX_CYCLE_DAY, MAX_CYCLES
+from .errors import ScheduleError
+from .limits import MAX_CYCLE_DAY, MAX_CYCLES, MAX_CYCLES_IN_A_PHASE
 
-__all__ = ["CycleSet", "format_days", "format_lead_in_days", "parse_cycles", "parse_days", "parse_lead_in_days"]
+__all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "CycleSet",
+    "check_date_span",
+    "format_days",
+    "format_lead_in_days",
+    "parse_cycles",
+    "parse_days",
+    "parse_lead_in_days",
+]
+
+
+EARLIEST_DATE = date(3, 1, 1)
+"""The first date a calendar may hold (a lead-in included): two years inside Python's calendar, for
+outputs that look back (an iCalendar time zone's span starts a year before the calendar)."""
+LATEST_DATE = date(9997, 12, 31)
+"""The last date a calendar may reach (delays included): two years inside Python's calendar, for outputs
+that look ahead (the next month of a printed grid, a time zone's span, the next pregnancy test)."""
+
+
+def check_date_span(start: date, before: int, after: int, what: str) -> None:
+    """Refuse ``what`` when it reaches ``before`` days before ``start`` or ``after`` days after it outside
+    ``EARLIEST_DATE``..``LATEST_DATE`` (checked on day numbers: computing the dates could overflow)."""
+    if start.toordinal() - before < EARLIEST_DATE.toordinal() or start.toordinal() + after > LATEST_DATE.toordinal():
+        raise ScheduleError(
+            f"{what} from {start.isoformat()} would run outside the dates lenasched writes "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}); check the year of the start date"
+        )
 
 
 def _parts(value: Any, what: str) -> list[str]:
@@ -168,6 +200,45 @@ class CycleSet:
             return None
         return max(hi for _, hi in self.ranges if hi is not None)
 
+    def first_shared(self, other: CycleSet, *, last: int | None = None, skip: Collection[int] = ()) -> int | None:
+        """The first cycle in both sets, up to ``last`` (None: no end), that is not in ``skip``; None if none is.
+
+        Exact for any two sets (ranges, open ends, ``/N`` steps), in time linear in their ranges and
+        ``skip``: validation asks it which cycle two regimens of one drug both fall in, so no cycle
+        the calendar would expand escapes the check (probing a few sample cycles let some through).
+        """
+        found: int | None = None
+        for lo_a, hi_a, step_a in self._progressions():
+            for lo_b, hi_b, step_b in other._progressions():
+                ends = [h for h in (hi_a, hi_b, last) if h is not None]
+                top = min(ends) if ends else None
+                if found is not None:
+                    top = found - 1 if top is None else min(top, found - 1)
+                first = _first_common(lo_a, step_a, lo_b, step_b)
+                if first is None:
+                    continue
+                period = step_a * step_b // math.gcd(step_a, step_b)
+                cycle = first
+                while (top is None or cycle <= top) and cycle in skip:
+                    cycle += period
+                if top is None or cycle <= top:
+                    found = cycle
+        return found
+
+    def _progressions(self) -> list[tuple[int, int | None, int]]:
+        """Each range as (first, last or None, step), overlapping and adjacent plain ranges merged."""
+        if self.every > 1:
+            return [(lo, hi, self.every) for lo, hi in self.ranges]
+        merged: list[tuple[int, int | None, int]] = []
+        for lo, hi in sorted(self.ranges, key=lambda r: r[0]):
+            if merged:
+                prev_lo, prev_hi, _ = merged[-1]
+                if prev_hi is None or lo <= prev_hi + 1:
+                    merged[-1] = (prev_lo, None if prev_hi is None or hi is None else max(prev_hi, hi), 1)
+                    continue
+            merged.append((lo, hi, 1))
+        return merged
+
     def __str__(self) -> str:
         if self.ranges == ((1, None),):
             return "all"
@@ -175,6 +246,19 @@ class CycleSet:
         for lo, hi in self.ranges:
             texts.append(f"{lo}-" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}"))
         return ", ".join(texts) + (f"/{self.every}" if self.every > 1 else "")
+
+
+def _first_common(lo_a: int, step_a: int, lo_b: int, step_b: int) -> int | None:
+    """The first number both ``lo_a + k*step_a`` and ``lo_b + m*step_b`` (k, m >= 0) reach, or None."""
+    if step_a < step_b:
+        lo_a, step_a, lo_b, step_b = lo_b, step_b, lo_a, step_a
+    low = max(lo_a, lo_b)
+    cycle = lo_a + -(-(low - lo_a) // step_a) * step_a  # the first of a's cycles at or after ``low``
+    for _ in range(step_b):  # a's cycles modulo step_b repeat after step_b of them
+        if (cycle - lo_b) % step_b == 0:
+            return cycle
+        cycle += step_a
+    return None
 
 
 def parse_cycles(value: Any) -> CycleSet:
@@ -195,6 +279,11 @@ def parse_cycles(value: Any) -> CycleSet:
     for part in _parts(value, "cycles"):
         lo_text, sep, hi_text = part.replace("–", "-").partition("-")
         lo = _bound(lo_text, part, "cycles")
+        hi_number = _bound(hi_text, part, "cycles") if hi_text.strip() else lo
+        if max(lo, hi_number) > MAX_CYCLES_IN_A_PHASE:
+            raise ValueError(
+                f"cycle {max(lo, hi_number)} in {part!r} is past the {MAX_CYCLES_IN_A_PHASE} cycles a phase may have"
+            )
         if not sep:
             ranges.append((lo, lo))
         elif hi_text.strip() == "":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -241,6 +242,9 @@ class _Reader:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self._fail(node, str(exc).splitlines()[0], path) from None
+        except (ValueError, OverflowError) as exc:  # a timestamp that names no real date, an int of 5,000 digits
+            message, hint = _unreadable_scalar(node, exc)
+            raise self._fail(node, message, path, hint) from None
 
 
 def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
@@ -252,7 +256,10 @@ def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
     """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
-    loader = _GuardedLoader(text)
+    try:
+        loader = _GuardedLoader(text)  # the reader checks every character here, before parsing
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable_character(text, source, exc) from None
     reader = _Reader(loader, source)
     try:
         try:
@@ -293,6 +300,34 @@ def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
     if not isinstance(data, dict):
         raise ProtocolError("a protocol file must be a mapping of fields", file=source, line=1, column=1)
     return data, reader.marks
+
+
+def _unreadable_scalar(node: yaml.ScalarNode, exc: Exception) -> tuple[str, str]:
+    """Message and hint for a plain value PyYAML recognises but cannot build (``2027-02-30``, a 5,000-digit int)."""
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return (
+            f"{node.value!r} is not a real date ({exc})",
+            "write an existing date as YYYY-MM-DD, e.g. 2027-02-28; quote it to keep it as text",
+        )
+    if node.tag == "tag:yaml.org,2002:int":
+        return f"the number {node.value[:20]}... is too long to read", "write a number of at most a few digits"
+    return f"{node.value[:40]!r} cannot be read: {exc}", "quote it to keep it as text"
+
+
+def _unreadable_character(text: str, source: str, exc: yaml.reader.ReaderError) -> ProtocolError:
+    """A character YAML does not allow (a control character, a lone surrogate), located by line and column."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    kind = {"Cc": "a control character", "Cs": "half of a surrogate pair"}.get(unicodedata.category(char), "")
+    return ProtocolError(
+        f"the character U+{ord(char):04X} ({unicodedata.name(char, kind) or 'not printable'}) is not allowed in YAML",
+        file=source,
+        line=line,
+        column=column,
+        hint='remove it; in a double-quoted string it can be written as an escape, e.g. "\\t"',
+    )
 
 
 def parse_protocol(text: str, source: str = "<string>", *, base_dir: str | Path | None = None) -> Protocol:

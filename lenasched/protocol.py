@@ -525,14 +525,13 @@ class Phase(Frozen):
                     f"cycle {cycle} does not exist (the phase has {self.cycles.value} cycles)", ("cycle_lengths", cycle)
                 )
         last = self.cycles.value if self.cycles is not None else None
-        probe = sorted(set(self.cycle_lengths) | {max(self.cycle_lengths, default=0) + 1, 1})
         for i, regimen in enumerate(self.drugs):
             for j, other in enumerate(self.drugs[:i]):
                 if other.drug != regimen.drug:
                     continue
                 if regimen.repeat is not None or other.repeat is not None:
                     raise FieldProblem(f"drug {regimen.drug!r} is listed twice with a repeat schedule", ("drugs", i))
-                for cycle in sorted({*probe, *regimen.cycle_days, *other.cycle_days, regimen.applies_to.first}):
+                for cycle in self._cycles_alike(regimen, other):
                     both = set(regimen.days_in(cycle)) & set(other.days_in(cycle))
                     if both:
                         raise FieldProblem(
@@ -554,9 +553,7 @@ class Phase(Frozen):
                 raise FieldProblem(
                     f"cycles {regimen.applies_to} are beyond the phase's {last} cycles", ("drugs", i, "cycles")
                 )
-            for cycle in [*probe, *regimen.cycle_days, regimen.applies_to.first]:
-                if last is not None and cycle > last:
-                    continue
+            for cycle in self._cycles_alike(regimen, regimen):
                 days = regimen.days_in(cycle, offset=False)
                 length = self.length_of(cycle)
                 if days and days[-1] > length:
@@ -570,6 +567,19 @@ class Phase(Frozen):
                         f"an on-window cannot be longer than its cycle; use days within 1-{length}",
                     )
         return self
+
+    def _cycles_alike(self, regimen: DrugRegimen, other: DrugRegimen) -> list[int]:
+        """One cycle of each kind both regimens are given in, so checking these checks every cycle.
+
+        A cycle is special when its length, its days or (the first cycle) its start day differ from
+        the rule; every other cycle both are given in is like the first such one.
+        """
+        last = self.cycles.value if self.cycles is not None else None
+        special = {*self.cycle_lengths, *regimen.cycle_days, *other.cycle_days}
+        special.update((regimen.applies_to.first, other.applies_to.first))
+        out = sorted(c for c in special if c >= 1 and (last is None or c <= last))
+        plain = regimen.applies_to.first_shared(other.applies_to, last=last, skip=special)
+        return out if plain is None else sorted({*out, plain})
 
 
 class LeadInRegimen(_Given):

@@ -236,6 +236,6 @@ def test_cli_patient_and_bundle_options(capsys: pytest.CaptureFixture[str]) -> N
     assert data["type"] == "collection"
     assert data["entry"][0]["resource"]["identifier"][0]["value"] == "MRN-7"
     assert main([*argv[:-1], "json", "--patient-id", "MRN-7"]) == 1
-    assert "--patient-id applies to --format fhir only" in capsys.readouterr().err
+    assert "--patient-id applies to --format fhir and ics only" in capsys.readouterr().err
     assert main([*argv[:-1], "csv", "--fhir-bundle", "transaction"]) == 1
     assert "--fhir-bundle applies to --format fhir only" in capsys.readouterr().err

@@ -238,7 +238,7 @@ def test_cli_paper_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main([*argv, "--format", "html", "--paper", "letter"]) == 0
     assert "size: letter landscape" in capsys.readouterr().out
     assert main([*argv, "--paper", "letter"]) == 1
-    assert "--paper applies to --format html only" in capsys.readouterr().err
+    assert "--paper applies to --format html and pdf only" in capsys.readouterr().err
 
 
 def held_calendar() -> Calendar:

@@ -42,9 +42,14 @@ def _horizon(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_horizon_arguments(parser: argparse.ArgumentParser, default_days: int) -> None:
-    from ..cli import _positive_int
+def _horizon_in_days(text: str) -> int:
+    """``--days N``: a whole number of days, checked like ``--horizon Nd`` while the arguments are parsed."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days")
+    return _horizon(f"{text.strip()}d")
 
+
+def add_horizon_arguments(parser: argparse.ArgumentParser, default_days: int) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--horizon",
@@ -52,13 +57,20 @@ def add_horizon_arguments(parser: argparse.ArgumentParser, default_days: int) ->
         metavar="N[d|w]",
         help=f"how far to look from day 1, in days or weeks: 168d, 24w (default {default_days} days)",
     )
-    group.add_argument("--days", type=_positive_int, metavar="N", help="the horizon in days (same as --horizon Nd)")
+    group.add_argument("--days", type=_horizon_in_days, metavar="N", help="the horizon in days (same as --horizon Nd)")
 
 
 def horizon_days(args: argparse.Namespace, default_days: int) -> int:
-    if args.days is not None:
-        return int(_horizon(str(args.days)))
-    return int(args.horizon) if args.horizon is not None else default_days
+    """The horizon of ``--days``/``--horizon`` (both checked when parsed), or ``default_days``.
+
+    With a ``--start``, the horizon must also end on a date lenasched writes (``dayspec.LATEST_DATE``).
+    """
+    from ..dayspec import check_date_span
+
+    days = int(args.days) if args.days is not None else int(args.horizon) if args.horizon is not None else default_days
+    if getattr(args, "start", None) is not None:
+        check_date_span(args.start, 0, days - 1, f"a horizon of {days} days")
+    return days
 
 
 def add_set_argument(parser: argparse.ArgumentParser) -> None:

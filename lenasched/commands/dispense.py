@@ -90,4 +90,7 @@ def run(args: argparse.Namespace) -> int:
             _emit(console.export_text(), args.output)
         else:
             Console().print(view)
+    from ..cli import say_audit
+
+    say_audit(calendar)
     return 0

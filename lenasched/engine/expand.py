@@ -27,7 +27,7 @@ from ..safety import Permission
 from .apply import RenalCeiling, apply_plan
 from .lab_rules import lab_events
 from .modifiers import Trail
-from .plan import Plan, Slot, ladder_of, make_plan
+from .plan import Plan, Slot, check_dates, ladder_of, make_plan
 
 if TYPE_CHECKING:
     from ..label import Label, Market
@@ -87,9 +87,11 @@ def expand(
         )
     events = events or PatientEvents()
     plan = make_plan(protocol, start, cycles=cycles, until=until)
+    check_dates(protocol, start, list(plan.slots), sum(events.delays().values()))  # delays push the end out
     lab_notes: tuple[tuple[date, str, str, str], ...] = ()
     if labs:
         events, lab_notes = _with_labs(protocol, plan, events, labs, until)
+        check_dates(protocol, start, list(plan.slots), sum(events.delays().values()))  # and the delays results give
     _check_events(plan, events)
     trail = Trail()
     for note in lab_notes:

@@ -18,6 +18,7 @@ from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
+from ..dayspec import check_date_span
 from ..errors import ScheduleError
 from ..limits import MAX_CYCLES, MAX_DOSE_DAYS
 from ..protocol import AtCycleDays, DrugRegimen, EveryCycles, EveryDays, LeadInRegimen, Phase, Protocol
@@ -134,6 +135,7 @@ def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, unt
     if kept is not None and kept[0] is protocol:
         plan = kept[1]
         if plan.start != start:
+            check_dates(protocol, start, list(plan.slots))
             plan = Plan(protocol, start, plan.slots, plan.courses, plan.lead_in_days, plan.order)
         return plan
     plan = _make_plan(protocol, start, cycles, horizon)
@@ -146,6 +148,7 @@ def make_plan(protocol: Protocol, start: date, *, cycles: int | None = None, unt
 def _make_plan(protocol: Protocol, start: date, cycles: int | None, horizon: int | None) -> Plan:
     slots = _lay_out(protocol, cycles, horizon)
     _check_size(protocol, slots)
+    check_dates(protocol, start, slots)
     courses: list[Course] = []
     if protocol.lead_in is not None:
         for lead in protocol.lead_in.drugs:
@@ -193,6 +196,13 @@ def _check_size(protocol: Protocol, slots: list[Slot]) -> None:
             f"this calendar would hold up to {rows:,} dose days (one drug on one date), more than the "
             f"{MAX_DOSE_DAYS:,} a calendar may hold; ask for fewer cycles (--cycles) or an earlier end (--until)"
         )
+
+
+def check_dates(protocol: Protocol, start: date, slots: list[Slot], delayed: int = 0) -> None:
+    """Refuse, before any date is computed, a calendar that would leave the dates lenasched writes."""
+    lead_in = protocol.lead_in.length_days if protocol.lead_in is not None else 0
+    end = slots[-1].offset + slots[-1].length - 1 + delayed if slots else 0
+    check_date_span(start, lead_in, end, "this calendar")
 
 
 def row_bound(protocol: Protocol, slots: list[Slot]) -> int:

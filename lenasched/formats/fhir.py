@@ -39,15 +39,15 @@ without the ``request`` parts):
   otherwise it is text only.
 
 **Holds and reductions.** When the calendar has patient events (holds, resumptions at a lower dose,
-delays, stops) or a renal ceiling (any entry in ``Calendar.modifications``), the bundle holds the protocol's plan for the same start,
-horizon and patient *and* the calendar as applied. A planned request that the applied calendar still
-follows stays ``draft``. One it no longer follows keeps its id and gets a new status with the audit
-trail's words as ``statusReason.text``: ``on-hold`` when the drug is not given again after the step
-starts (a hold not yet resumed), ``stopped`` when a stop ended it, ``cancelled`` when the applied
-calendar replaced it (a reduction or a delay). A request that only the applied calendar has (the
-reduced dose) is new and points at the request it replaces with ``priorPrescription`` (R4's
-MedicationRequest has no ``replaces``). A request whose dates changed but not its dose or start (a
-hold and a resumption at the same dose inside one step) keeps its id, with the changed dates and a note.
+delays, stops) or a renal ceiling (any entry in ``Calendar.modifications``), the bundle holds the
+protocol's plan for the same start, horizon and patient *and* the calendar as applied. A planned request
+that the applied calendar still follows stays ``draft``. One it no longer follows keeps its id and gets a
+new status with the audit trail's words as ``statusReason.text``: ``on-hold`` when the drug is not given
+again after the step starts (a hold not yet resumed), ``stopped`` when a stop ended it, ``cancelled``
+when the applied calendar replaced it (a reduction or a delay). A request that only the applied calendar
+has (the reduced dose) is new and points at the request it replaces with ``priorPrescription`` (R4's
+MedicationRequest has no ``replaces``). A request whose dates changed but not its dose or start (a hold
+and a resumption at the same dose inside one step) keeps its id, with the changed dates and a note.
 
 **Ids.** A request's id is a UUID 5 of (patient id, protocol id, granularity, drug, first date of the
 step or day, mg given), so an id always means the same drug at the same dose from the same date; a

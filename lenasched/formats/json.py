@@ -9,8 +9,8 @@ from typing import Any
 from ..calendar import Calendar
 from ..dayspec import format_days
 from ..describe import off_label_note
-from ..intensity import dose_intensity
 from ..doses import format_dose
+from ..intensity import dose_intensity
 
 __all__ = ["calendar_dict", "to_json"]
 

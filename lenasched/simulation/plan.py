@@ -128,6 +128,9 @@ def build_plan(
         raise SimulationError(f"{protocol.id} has no {drug} to simulate")
     if any(r.unit != "mg" for r in regimens):
         raise SimulationError(f"{protocol.id}: the simulation handles {drug} dosed in mg only")
+    from ..dayspec import check_date_span
+
+    check_date_span(start, 0, days - 1, f"a {days}-day simulation")
     calendar = expand(protocol, start, until=start + timedelta(days=days - 1), patient=_sizes(protocol, patient))
     plan = make_plan(protocol, start, cycles=len(calendar.windows))  # whole cycles: each cycle's dosing days
     cap = max(r.max_dose for r in regimens)
