@@ -327,7 +327,7 @@ def summarize(
         )
     windows = [w for w in calendar.windows if (w.start - calendar.start).days < horizon_days]
     complete = sum(1 for w in windows if w.complete and (w.end - calendar.start).days < horizon_days)
-    clinic = {d.date for d in inside if d.route in CLINIC_ROUTES}
+    clinic = {d.date for d in inside if calendar.protocol.at_clinic(d.drug, d.phase, d.route)}
     outcomes = {
         name: (None if getattr(protocol.outcomes, name) is None else protocol.outcomes.display(name))
         for name in OUTCOME_FIELDS

@@ -205,6 +205,7 @@ _DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         ),
     },
     "DrugRegimen": {
+        "setting": (None, "setting: {value: home, assumption: daily self-injected prophylaxis}"),
         "drug": (None, "drug: lenalidomide"),
         "route": (
             "How it is given: `oral`, `iv` (intravenous) or `sc` (subcutaneous). iv and sc days are clinic days.",

@@ -34,7 +34,9 @@ def capsules_for(day: DoseDay, *, allow_multiple: bool = False, market: Market =
     return choose_capsules(day.dose_mg, allow_multiple=allow_multiple, drug=day.drug, market=market)
 
 
-def instruction(day: DoseDay, *, allow_multiple: bool = False, market: Market = "us") -> str:
+def instruction(
+    day: DoseDay, *, allow_multiple: bool = False, market: Market = "us", clinic: bool | None = None
+) -> str:
     """One sentence saying what to take or receive on this dose day.
 
     ``allow_multiple`` permits a lenalidomide dose made of several capsules (otherwise refused).
@@ -47,7 +49,10 @@ def instruction(day: DoseDay, *, allow_multiple: bool = False, market: Market = 
     if day.route in _CLINIC_ROUTES:
         name = day.drug[:1].upper() + day.drug[1:]
         amount = prescribed if day.unit == "mg" else f"{prescribed} ({mg} mg)"
-        return f"{name} {amount} {_CLINIC_ROUTES[day.route]}"
+        where = _CLINIC_ROUTES[day.route]
+        if clinic is False:  # the regimen's setting says home (e.g. self-injected enoxaparin)
+            where = where.replace("at the clinic", "at home")
+        return f"{name} {amount} {where}"
     text = f"Take {mg} mg {day.drug} by mouth"
     if day.unit != "mg":
         text += f" ({prescribed})"

@@ -395,6 +395,13 @@ class DrugRegimen(_Given):
     dose_levels: Sourced[list[PositiveDose]] | None = Field(
         default=None, description="Dose-reduction ladder, e.g. [25, 20, 15, 10, 5, 2.5]."
     )
+    setting: Sourced[Literal["home", "clinic"]] | None = Field(
+        default=None,
+        description=(
+            "Where it is given: `home` or `clinic`. Default from the route: oral at home, iv and sc at the "
+            "clinic; set `home` for an injection the patient gives (e.g. daily enoxaparin)."
+        ),
+    )
     infusion_minutes: Sourced[Annotated[int, Field(ge=1, le=1440)]] | None = Field(
         default=None,
         description="Duration of each intravenous infusion in minutes, only where a source states it "
@@ -731,6 +738,16 @@ class Protocol(Frozen):
         """Every regimen, lead-in first, then the phases' in file order."""
         leads: tuple[LeadInRegimen, ...] = tuple(self.lead_in.drugs) if self.lead_in is not None else ()
         return (*leads, *(r for phase in self.phases for r in phase.drugs))
+
+    def at_clinic(self, drug: str, phase: str, route: str) -> bool:
+        """Whether ``drug`` in ``phase`` is given at the clinic: its regimen's ``setting``, else by route."""
+        for p in self.phases:
+            if p.name != phase:
+                continue
+            for regimen in p.drugs:
+                if isinstance(regimen, DrugRegimen) and regimen.drug == drug and regimen.setting is not None:
+                    return regimen.setting.value == "clinic"
+        return route in ("iv", "sc")
 
     @property
     def drugs(self) -> tuple[str, ...]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from datetime import date
+from typing import TYPE_CHECKING
 from typing import Protocol as _Protocol
 
 from ..calendar import Calendar, CycleWindow, DoseDay
 from ..doses import format_dose, format_unit
+
+if TYPE_CHECKING:
+    from ..protocol import Protocol
 
 __all__ = [
     "CLINIC_ROUTES",
@@ -78,8 +82,10 @@ def check_text(check: DatedCheck) -> str:
     return f"{check.title} (any day from {short_date(check.earliest)} to {short_date(check.latest)})"
 
 
-def is_clinic(day: DoseDay) -> bool:
-    """An infusion or injection: given at the clinic, not taken at home."""
+def is_clinic(day: DoseDay, protocol: Protocol | None = None) -> bool:
+    """Given at the clinic, not at home: the regimen's ``setting`` when the protocol is known, else iv/sc."""
+    if protocol is not None:
+        return protocol.at_clinic(day.drug, day.phase, day.route)
     return day.route in CLINIC_ROUTES
 
 
@@ -101,10 +107,10 @@ def dose_text(day: DoseDay) -> str:
     return text
 
 
-def summary_text(day: DoseDay) -> str:
+def summary_text(day: DoseDay, protocol: Protocol | None = None) -> str:
     """Short title of one administration: 'Lenalidomide 10 mg', 'Rituximab 375 mg/m² (683 mg), clinic infusion'."""
     text = f"{drug_title(day)} {dose_text(day)}"
-    if is_clinic(day):
+    if is_clinic(day, protocol):
         text += f", clinic {_ROUTE_WORDS[day.route]}"
     if is_prophylaxis(day):
         text += " (prophylaxis)"

@@ -498,12 +498,12 @@ def _item_order(item: Item) -> int:
     return 0 if item.drug == PRIMARY else 1
 
 
-def _compact(day: DoseDay, sentence: str, capsule_words: str | None) -> str:
+def _compact(day: DoseDay, sentence: str, capsule_words: str | None, clinic: bool) -> str:
     """'one 10 mg capsule' for lenalidomide; '47.5 mg at the clinic', '100 mg' for others."""
     if capsule_words is not None:
         return capsule_words
     text = f"{format_dose(day.dose_mg)} mg"
-    if is_clinic(day):
+    if clinic:
         return text + " at the clinic"  # infusion or injection: said once, in the month's key
     if day.route in _ROUTE_WORDS:
         text += f" {_ROUTE_WORDS[day.route]}"
@@ -521,7 +521,8 @@ def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, .
     for day in calendar.days:
         last = previous.get(day.drug)
         previous[day.drug] = day.dose
-        sentence = instruction(day, allow_multiple=allow_multiple, market=calendar.market)
+        clinic = is_clinic(day, calendar.protocol)
+        sentence = instruction(day, allow_multiple=allow_multiple, market=calendar.market, clinic=clinic)
         pick = capsules_for(day, allow_multiple=allow_multiple, market=calendar.market)
         words = None
         if pick is not None:
@@ -534,9 +535,9 @@ def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, .
             Item(
                 drug=day.drug,
                 name=drug_title(day),
-                text=_compact(day, sentence, words),
+                text=_compact(day, sentence, words, clinic),
                 instruction=sentence,
-                clinic=is_clinic(day),
+                clinic=clinic,
                 prophylaxis=is_prophylaxis(day),
                 new_dose=last is not None and last != day.dose,
                 capsules=pick.count if pick is not None and pick.multiple else 0,
@@ -657,11 +658,11 @@ def _months(
             weeks=weeks,
             density=density,
             continued=continued,
-            key_lines=_key_lines(days),
+            key_lines=_key_lines(days, calendar),
         )
 
 
-def _key_lines(days: Sequence[DoseDay]) -> tuple[str, ...]:
+def _key_lines(days: Sequence[DoseDay], calendar: Calendar) -> tuple[str, ...]:
     """'Fludarabine: infusion into a vein, at the clinic' for each medicine given this month."""
     seen: dict[str, str] = {}
     for day in sorted(days, key=lambda d: d.drug != PRIMARY):
@@ -670,6 +671,8 @@ def _key_lines(days: Sequence[DoseDay]) -> tuple[str, ...]:
             if day.drug == PRIMARY and day.route == "oral"
             else _HOW.get(day.route, day.route)
         )
+        if day.route in ("iv", "sc") and not is_clinic(day, calendar.protocol):
+            how = how.replace("at the clinic", "at home")
         if is_prophylaxis(day):
             how += ", to prevent a side effect"
         seen.setdefault(day.drug, f"{drug_title(day)}: {how}")

@@ -84,7 +84,7 @@ from ..calendar import Calendar, DoseDay
 from ..describe import DISCLAIMER, off_label_note
 from ..errors import ScheduleError
 from ..limits import MAX_ICS_EVENTS
-from .daytext import DatedCheck, check_text, cycle_label, long_date, summary_text
+from .daytext import DatedCheck, check_text, cycle_label, is_clinic, long_date, summary_text
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -252,14 +252,22 @@ def build_ics(
     planned: list[icalendar.Event] = []
     due: dict[date, list[str]] = {}
     for day in calendar.days:
-        due.setdefault(day.date, []).append(summary_text(day))
+        due.setdefault(day.date, []).append(summary_text(day, calendar.protocol))
         window = calendar.window_of(day.date)
         where = cycle_label(calendar, window, day.date) if window is not None else ""
-        sentence = _sentence(instruction(day, allow_multiple=allow_multiple, market=calendar.market))
+        clinic = is_clinic(day, calendar.protocol)
+        sentence = _sentence(instruction(day, allow_multiple=allow_multiple, market=calendar.market, clinic=clinic))
         if where:
             sentence += f"\n{where[:1].upper()}{where[1:]} (day {day.study_day} of treatment)."
         planned.append(
-            _all_day(event_uid(calendar, day, patient_id), day.date, summary_text(day), sentence, calendar, remarks)
+            _all_day(
+                event_uid(calendar, day, patient_id),
+                day.date,
+                summary_text(day, calendar.protocol),
+                sentence,
+                calendar,
+                remarks,
+            )
         )
     for check in sorted(checks, key=lambda c: (c.date, c.title)):
         due.setdefault(check.date, []).append(check.title)
