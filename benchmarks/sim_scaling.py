@@ -3,25 +3,27 @@
 Two ratios, each from ``--reps`` pairs run alternately (A, B, A, B, ...) in this one process, so
 drift in the machine's speed hits both sides alike; the ratio is the median of the per-pair ratios:
 
-1. **old / new**: the previous implementation (``lenasched/simulation.py`` at git ``HEAD``, or
-   ``--old FILE``) against the current package, same protocol, patients, horizon and event rate.
+1. **old / new**: the previous vectorised run (``lenasched/simulation/core.py`` and ``streams.py`` at
+   git ``--old-ref``, default ``HEAD``) against the working tree's, both through the same
+   ``lenasched.simulate`` call (same protocol, patients, horizon and event rate); the old modules are
+   swapped in for their runs only.
 2. **scaling**: the current package at ``--patients`` and at 10 x ``--patients``; a ratio near 10
    is linear scaling.
 
-Run:  python benchmarks/sim_scaling.py [--protocol badoux-2011] [--patients 100000] [--old-patients 10000]
+Run:  python benchmarks/sim_scaling.py [--protocol badoux-2011] [--patients 100000] [--old-patients 100000]
 No timed tests: this prints numbers, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,27 +33,42 @@ import lenasched
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _old_module(path: str | None) -> ModuleType | None:
-    if path is not None:
-        source = Path(path).read_text(encoding="utf-8")
-    else:
+_SWAPPED = ("lenasched.simulation.streams", "lenasched.simulation.core")
+
+
+def _old_modules(ref: str) -> dict[str, ModuleType] | None:
+    """The simulation's core and streams modules as they are at git ``ref``, loaded under their own names."""
+    loaded: dict[str, ModuleType] = {}
+    for name in _SWAPPED:
+        path = name.replace(".", "/") + ".py"
         try:
             source = subprocess.run(
-                ["git", "show", "HEAD:lenasched/simulation.py"], cwd=ROOT, capture_output=True, text=True, check=True
+                ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
             ).stdout
         except (OSError, subprocess.CalledProcessError):
             return None
-    spec = importlib.util.spec_from_loader("lenasched._simulation_old", loader=None)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "lenasched"
-    sys.modules[spec.name] = module
-    exec(compile(source, "simulation_old.py", "exec"), module.__dict__)
-    return module
+        module = ModuleType(name + "_old")
+        module.__package__ = "lenasched.simulation"
+        sys.modules[module.__name__] = module  # dataclasses look their module up
+        exec(compile(source, f"{ref}:{path}", "exec"), module.__dict__)
+        loaded[name] = module
+    return loaded
+
+
+@contextmanager
+def _swapped(modules: dict[str, ModuleType]) -> Iterator[None]:
+    """``simulate`` imports its core at call time: point those imports at ``modules`` meanwhile."""
+    saved = {name: sys.modules[name] for name in modules}
+    sys.modules.update(modules)
+    try:
+        yield
+    finally:
+        sys.modules.update(saved)
 
 
 def _paired(a: Callable[[], Any], b: Callable[[], Any], reps: int) -> tuple[list[float], list[float]]:
-    ta, tb = [], []
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(reps):
         for work, out in ((a, ta), (b, tb)):
             t0 = time.perf_counter()
@@ -66,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=728)
     parser.add_argument("--event-prob", type=float, default=0.2)
     parser.add_argument("--patients", type=int, default=100_000, help="scaling: N and 10 N")
-    parser.add_argument("--old-patients", type=int, default=10_000, help="old vs new: patients")
+    parser.add_argument("--old-patients", type=int, nargs="+", default=[100_000], help="old vs new: patients")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--old", help="the old simulation.py (default: git HEAD's)")
+    parser.add_argument("--old-ref", default="HEAD", help="git revision of the old core (default HEAD)")
     parser.add_argument("--skip-scaling", action="store_true")
     args = parser.parse_args(argv)
 
@@ -82,22 +99,26 @@ def main(argv: list[str] | None = None) -> int:
         return lambda: lenasched.simulate(protocol, patients=n, seed=1, horizon=args.days, event_prob=args.event_prob)
 
     new(100)()  # warm-up: imports, plan cache
-    old = _old_module(args.old)
+    old = _old_modules(args.old_ref)
     if old is None:
-        print("old vs new: skipped (no git HEAD version found; give --old FILE)")
+        print(f"old vs new: skipped (no lenasched/simulation/core.py at git {args.old_ref})")
     else:
-        n = args.old_patients
+        for n in args.old_patients:
+            run_new = new(n)
 
-        def run_old() -> Any:
-            return old.simulate(protocol, patients=n, seed=1, horizon=args.days, event_prob=args.event_prob)
+            def run_old(run: Callable[[], Any] = run_new) -> Any:
+                with _swapped(old):
+                    return run()
 
-        run_old()
-        t_old, t_new = _paired(run_old, new(n), args.reps)
-        ratios = [o / w for o, w in zip(t_old, t_new, strict=True)]
-        print(
-            f"old vs new at {n:,} patients: old median {statistics.median(t_old):.3f} s, new median "
-            f"{statistics.median(t_new):.3f} s; ratio old/new (median of pairs) {statistics.median(ratios):.2f}x"
-        )
+            a, b = run_old(), run_new()  # warm-up, and the two must agree
+            same = (a.cumulative_mg == b.cumulative_mg).all() and (a.events == b.events).all()
+            t_old, t_new = _paired(run_old, run_new, args.reps)
+            ratios = [o / w for o, w in zip(t_old, t_new, strict=True)]
+            print(
+                f"old ({args.old_ref}) vs new at {n:,} patients: old median {statistics.median(t_old):.3f} s, new "
+                f"median {statistics.median(t_new):.3f} s; ratio old/new (median of pairs) "
+                f"{statistics.median(ratios):.2f}x; per-patient results identical: {bool(same)}"
+            )
     if not args.skip_scaling:
         n = args.patients
         t_small, t_big = _paired(new(n), new(10 * n), args.reps)

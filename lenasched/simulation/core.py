@@ -131,6 +131,7 @@ def run_block(
                 forced_kind[j] = names[name]
     # --- per-patient state: preallocated, narrow dtypes ---
     draws = np.zeros(n, dtype=np.uint32)
+    keys = streams.keys(np.arange(first, first + n, dtype=np.int64))
     on = np.ones(n, dtype=bool)
     active = np.ones(n, dtype=bool)
     cur = np.zeros(n, dtype=np.int64)  # packed dose of the current day (0: none given)
@@ -160,10 +161,67 @@ def run_block(
     scratch = np.zeros(n, dtype=np.int64)
     daily = np.zeros((n, days_total), dtype=np.int64) if keep_daily else None
     packed = {key: (c.ladder << _UNIT_SHIFT) | (c.capsules << _CAPS_SHIFT) | 1 for key, c in plan.courses.items()}
-    event_bucket: dict[int, list[NDArray[np.int64]]] = {}
-    resume_bucket: dict[int, list[NDArray[np.int64]]] = {}
+    # Pending events and resumptions: the dose each patient's next one falls on (J: none). Each
+    # window takes the patients due inside it in one scan, sorted by dose, and reads each dose's
+    # group as a slice; those drawn inside the running window go to a small ``late`` pool.
+    event_at = np.full(n, J, dtype=np.int32)
+    resume_at_dose = np.full(n, J, dtype=np.int32)
+    since = np.zeros(n, dtype=np.int32)  # the dose from which ``cur`` is not yet in ``tally``
     empty = np.zeros(0, dtype=np.int64)
     out = Tally(n=n)
+
+    def flush(who: NDArray[np.int64], j: int) -> None:
+        """Add ``cur`` of doses ``since`` .. ``j - 1`` to the tally of ``who`` (before ``cur`` changes)."""
+        tally[who] += cur[who] * (j - since[who])
+        since[who] = j
+
+    class Queue:
+        """Patients due at a dose: the window's sorted slice plus the late pool."""
+
+        def __init__(self, at: NDArray[np.int32]) -> None:
+            self.at = at
+            self.who = empty
+            self.when = empty
+            self.pos = 0
+            self.late_who = empty
+            self.late_when = empty
+            self.end = 0
+
+        def open(self, first_dose: int, end_dose: int) -> None:
+            self.end = end_dose
+            who = np.flatnonzero(self.at < end_dose)
+            when = self.at[who]
+            order = np.argsort(when, kind="stable")
+            self.who, self.when, self.pos = who[order], when[order].astype(np.int64), 0
+            self.late_who = self.late_when = empty
+
+        def put(self, who: NDArray[np.int64], at: NDArray[np.int64]) -> None:
+            self.at[who] = np.minimum(at, J)
+            soon = at < self.end
+            if soon.any():
+                self.late_who = np.concatenate((self.late_who, who[soon]))
+                self.late_when = np.concatenate((self.late_when, at[soon]))
+
+        def take(self, j: int) -> NDArray[np.int64] | None:
+            stop = self.pos
+            if stop < len(self.when) and self.when[stop] == j:
+                stop = int(np.searchsorted(self.when, j, side="right"))
+            got = self.who[self.pos : stop]
+            self.pos = stop
+            if len(self.late_who):
+                now = self.late_when == j
+                if now.any():
+                    got = np.concatenate((got, self.late_who[now]))
+                    later = self.late_when > j
+                    self.late_who, self.late_when = self.late_who[later], self.late_when[later]
+            if not len(got):
+                return None
+            got = got[self.at[got] == j]
+            self.at[got] = J
+            return got if len(got) else None
+
+    events_due = Queue(event_at)
+    resumes_due = Queue(resume_at_dose)
 
     def schedule(who: NDArray[np.int64], j0: int) -> None:
         """Draw each patient's next event from dose ``j0`` on and put it in that dose's bucket."""
@@ -174,26 +232,19 @@ def run_block(
         elif K == 0 or hazard[-1] <= 0:
             return
         else:
-            u = streams.uniform(who + first, draws[who])
+            u = streams.uniform_from(keys[who], draws[who])
             draws[who] += 1
             base = hazard[j0 - 1] if j0 > 0 else 0.0
             at = np.searchsorted(hazard, base - np.log(u), side="left")
             np.maximum(at, j0, out=at)
-        keep = at < J
-        who, at = who[keep], at[keep]
-        if not len(who):
-            return
-        order = np.argsort(at, kind="stable")
-        who, at = who[order], at[order]
-        cuts = np.flatnonzero(np.diff(at)) + 1
-        for group, j in zip(np.split(who, cuts), at[np.r_[0, cuts]].tolist(), strict=True):
-            event_bucket.setdefault(j, []).append(group)
+        events_due.put(who, at)
 
     def give(idx: NDArray[np.int64], j: int, resumed: NDArray[np.int64] | None) -> tuple[NDArray[np.int64], Any]:
         """Dose ``j`` for patients ``idx`` (sorted; all taking it), by the engine's fold.
 
         Returns the patients a resumption stopped, and those whose dose may change at the next dose.
         """
+        flush(idx, j)
         key = int(plan.course[j])
         course = plan.courses[key]
         c = slot[key]
@@ -274,41 +325,46 @@ def run_block(
         window_top.fill(0)
         if window.end_dose > window.first_dose:
             cycles_on += on
+            events_due.open(window.first_dose, window.end_dose)
+            resumes_due.open(window.first_dose, window.end_dose)
         for j in range(window.first_dose, window.end_dose):
-            resumed = None
-            if j in resume_bucket:
-                resumed = np.sort(np.concatenate(resume_bucket.pop(j)))
+            resumed = resumes_due.take(j)
+            if resumed is not None:
+                resumed = np.sort(resumed)
                 active[resumed] = True
             key = (int(plan.course[j]), int(plan.planned[j]), int(plan.due[j]), int(plan.phase[j]))
             if key != previous:
                 idx = np.flatnonzero(active)
             else:
                 watch = watch[active[watch]]
-                idx = watch if resumed is None else np.union1d(watch, resumed)
+                if resumed is None:
+                    idx = watch
+                elif len(watch):
+                    idx = np.union1d(watch, resumed)
+                else:
+                    idx = resumed
             previous = key
             watch = empty
             if len(idx):
                 stopped, watch = give(idx, j, resumed)
                 if resumed is not None:
-                    schedule(np.setdiff1d(resumed, stopped, assume_unique=True), j)
+                    schedule(resumed[on[resumed]] if len(stopped) else resumed, j)
             if j == window.first_dose:
                 np.logical_and(on, ~active, out=window_held)
                 np.right_shift(cur, _UNIT_SHIFT, out=scratch)
                 np.maximum(window_top, scratch, out=window_top, casting="unsafe")
-            tally += cur
             if daily is not None:
                 daily[:, int(day[j]) + plan.lead_days] = cur >> _UNIT_SHIFT
-            hits = event_bucket.pop(j, None)
-            if hits is None:
+            ev = events_due.take(j)
+            if ev is None:
                 continue
-            ev = np.concatenate(hits)
             ev = ev[active[ev]]
             if not len(ev):
                 continue
             if forced_kind is not None:
                 kind = np.full(len(ev), forced_kind[j], dtype=np.int64)
             elif K > 1:
-                u = streams.uniform(ev + first, draws[ev])
+                u = streams.uniform_from(keys[ev], draws[ev])
                 draws[ev] += 1
                 kind = np.minimum((u[:, None] > shares[w][None, :]).sum(axis=1), K - 1)
             else:
@@ -329,15 +385,21 @@ def run_block(
             same = ev[level == _SAME]
             if len(same) and paused is not None:
                 for k in day_counted:
-                    since = max(int(day[j]) + 1, plan.courses[k].first_offset)
-                    paused[slot[k], same] += max(0, back_on - since)
+                    since_k = max(int(day[j]) + 1, plan.courses[k].first_offset)
+                    paused[slot[k], same] += max(0, back_on - since_k)
             active[ev] = False
+            flush(ev, j + 1)
             cur[ev] = 0
             r = int(np.searchsorted(day, back_on, side="left"))
             if r < J:
-                resume_bucket.setdefault(r, []).append(ev)
+                resumes_due.put(ev, np.full(len(ev), r, dtype=np.int64))
             if j + 1 < window.end_dose and r > j + 1:
                 window_held[ev] = True
+        # every patient's tally up to the window's end
+        np.subtract(window.end_dose, since, out=scratch, casting="unsafe")
+        scratch *= cur
+        tally += scratch
+        since.fill(window.end_dose)
         # --- the window's tally ---
         np.subtract(tally, window_start, out=scratch)
         scratch >>= _UNIT_SHIFT

@@ -47,13 +47,24 @@ class PatientStreams:
         out: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
         return out
 
-    def uniform(self, patients: NDArray[np.int64], draws: NDArray[np.integer]) -> NDArray[np.float64]:
+    def keys(self, patients: NDArray[np.int64]) -> NDArray[np.uint64]:
+        """Each patient's stream key (computed once per block; ``uniform_from`` draws from it)."""
         import numpy as np
 
         with np.errstate(over="ignore"):
-            gamma = np.uint64(_GAMMA)
             p = patients.astype(np.uint64)
-            start = self._mix(self._key0 + (p + np.uint64(1)) * gamma) ^ self._key1
-            z = self._mix(start + (draws.astype(np.uint64) + np.uint64(1)) * gamma)
+            out: NDArray[np.uint64] = self._mix(self._key0 + (p + np.uint64(1)) * np.uint64(_GAMMA)) ^ self._key1
+        return out
+
+    @classmethod
+    def uniform_from(cls, keys: NDArray[np.uint64], draws: NDArray[np.integer]) -> NDArray[np.float64]:
+        """The ``draws``-th number of the streams with these ``keys``."""
+        import numpy as np
+
+        with np.errstate(over="ignore"):
+            z = cls._mix(keys + (draws.astype(np.uint64) + np.uint64(1)) * np.uint64(_GAMMA))
         out: NDArray[np.float64] = ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 2**53)
         return out
+
+    def uniform(self, patients: NDArray[np.int64], draws: NDArray[np.integer]) -> NDArray[np.float64]:
+        return self.uniform_from(self.keys(patients), draws)
