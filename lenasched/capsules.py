@@ -61,9 +61,9 @@ class CapsulePick:
 
 
 def _default_strengths(market: Market = "us") -> tuple[Decimal, ...]:
-    from .label import load_label
+    from .label import bundled_strengths
 
-    return load_label().strengths_for(market)
+    return bundled_strengths(market)
 
 
 def choose_capsules(

@@ -78,7 +78,13 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (default ``sys.argv[1:]``).
+
+    Only the command that ``argv`` names gets its options (importing just its module); the others are
+    registered by name alone. Without a command, or with an option before it (``--help``), every
+    command is registered in full, so the top-level help and usage errors list them all.
+    """
     parser = argparse.ArgumentParser(
         prog="lenasched",
         description="Lenalidomide dosing protocols as exact, auditable day-by-day calendars.",
@@ -88,13 +94,50 @@ def _parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"lenasched {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    registrations: dict[str, Callable[[Any], None]] = {
+        "list": _register_list,
+        "show": _register_show,
+        "calendar": _register_calendar,
+        "validate": _register_validate,
+        "schema": _register_schema,
+    }
+    for name in EXTRA_COMMANDS:
+        registrations[name] = _extra_registration(name)
+    chosen = _named_command(sys.argv[1:] if argv is None else argv, registrations)
+    for name, register in registrations.items():
+        if chosen is None or name == chosen:
+            register(sub)
+        else:
+            sub.add_parser(name)  # by name only: this run does not parse its options
+    return parser
 
+
+def _named_command(argv: Sequence[str], commands: Any) -> str | None:
+    """The command ``argv`` runs when its first word names one (and no option comes before it), else None."""
+    first = next(iter(argv), None)
+    if first is None or first.startswith("-") or first not in commands:
+        return None
+    return first
+
+
+def _extra_registration(name: str) -> Callable[[Any], None]:
+    def register(sub: Any) -> None:
+        _extra(name).register(sub)
+
+    return register
+
+
+def _register_list(sub: Any) -> None:
     lst = sub.add_parser("list", help="bundled protocols: id, title, setting, citation")
     lst.add_argument("--outcomes", action="store_true", help="show the reported outcomes instead (NR = not reported)")
 
+
+def _register_show(sub: Any) -> None:
     show = sub.add_parser("show", help="a protocol in words, with the source of every value")
     show.add_argument("protocol", help="bundled id or path to a YAML file")
 
+
+def _register_calendar(sub: Any) -> None:
     cal = sub.add_parser("calendar", help="expand a protocol into a dated calendar")
     cal.add_argument("protocol", help="bundled id or path to a YAML file")
     cal.add_argument("--start", required=True, type=_date, help="date of day 1 (YYYY-MM-DD)")
@@ -148,10 +191,14 @@ def _parser() -> argparse.ArgumentParser:
     add_renal_arguments(cal, with_weight=False)
     add_rems_arguments(cal)
 
+
+def _register_validate(sub: Any) -> None:
     val = sub.add_parser("validate", help="check protocol files; exit 1 if any is invalid")
     val.add_argument("files", nargs="+", help="YAML files (or bundled ids)")
     val.add_argument("--strict", action="store_true", help="also require a source or assumption for every value")
 
+
+def _register_schema(sub: Any) -> None:
     schema = sub.add_parser("schema", help="print the JSON Schema of the protocol format (or add-on, events)")
     schema.add_argument(
         "--kind",
@@ -159,9 +206,6 @@ def _parser() -> argparse.ArgumentParser:
         default="protocol",
         help="which file format (default protocol)",
     )
-    for name in EXTRA_COMMANDS:
-        _extra(name).register(sub)
-    return parser
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
@@ -599,7 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     written (a full disk, a closed pipe) is said as such, and a defect of lenasched itself is reported
     as an internal error (set ``LENASCHED_TRACEBACK=1`` to see the traceback instead).
     """
-    args = _parser().parse_args(argv)
+    args = _parser(argv).parse_args(argv)
     token = _FORCE.set(bool(getattr(args, "force", False)))
     streams = _tolerant_streams()
     try:

@@ -29,9 +29,9 @@ def off_label_note(protocol: Protocol) -> str | None:
     """The one sentence every CLL calendar carries, quoting the label's limitation of use; None otherwise."""
     if not is_cll(protocol):
         return None
-    from .label import load_label
+    from .label import bundled_facts
 
-    quote = load_label().not_indicated_cll.value
+    quote = bundled_facts().not_indicated_cll
     return f'Off-label: lenalidomide is not approved for CLL; its label says "{quote}"'
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScheduleError
-from ..events import PatientEvents
+
+if TYPE_CHECKING:
+    from ..events import PatientEvents
 
 __all__ = ["add_event_arguments", "add_lab_arguments", "events_from_args", "labs_from_args"]
 

@@ -113,12 +113,14 @@ def add_rems_arguments(parser: argparse.ArgumentParser) -> None:
 
 def renal_function(args: argparse.Namespace) -> RenalFunction | None:
     """The patient's renal function from the options, or None when none was given."""
-    from ..plausible import check_plausible
-    from ..renal import RenalFunction, scr_umol_to_mg_dl
-
     allow = frozenset(args.allow_implausible)
     cg = {"--age": args.age, "--scr": args.scr, "--sex": args.sex}
     given_cg = [k for k, v in cg.items() if v is not None]
+    if args.crcl is None and not given_cg and not args.dialysis:
+        return None
+    from ..plausible import check_plausible
+    from ..renal import RenalFunction, scr_umol_to_mg_dl
+
     if args.crcl is not None:
         if given_cg:
             raise OptionError(f"give either --crcl or the Cockcroft-Gault inputs, not both (got {', '.join(given_cg)})")
