@@ -266,6 +266,30 @@ def horizon_of(protocol: Any, args: argparse.Namespace, verb: str) -> tuple[int 
 _FORCE: contextvars.ContextVar[bool] = contextvars.ContextVar("lenasched_force", default=False)
 
 
+def calendar_from_args(args: argparse.Namespace, protocol: Any, cycles: int | None, until: Any, **extra: Any) -> Any:
+    """The calendar the patient options describe (events, lab results, renal function, market).
+
+    One reading of those options for ``calendar``, ``dispense`` and the web app; ``extra`` goes to
+    ``expand`` as is (the patient's body size, or the dispensing drug filter).
+    """
+    from .commands._events import events_from_args, labs_from_args
+    from .commands._pharmacy import renal_function
+    from .engine import expand
+
+    return expand(
+        protocol,
+        args.start,
+        cycles=cycles,
+        until=until,
+        events=events_from_args(args),
+        labs=labs_from_args(args),
+        renal=renal_function(args),
+        renal_column=args.renal_column,
+        market=args.market,
+        **extra,
+    )
+
+
 def add_output_argument(parser: argparse.ArgumentParser, description: str) -> None:
     """``--output/-o FILE`` (``-`` is standard output) and the ``--force`` that goes with it."""
     parser.add_argument("--output", "-o", metavar="FILE", help=description)
@@ -324,7 +348,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_calendar(args: argparse.Namespace) -> int:
-    from .engine import expand
 
     if args.format != "ics" and (args.reminder is not None or args.tz is not None):
         raise UsageError("--reminder and --tz apply to --format ics only")
@@ -335,21 +358,10 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
     _check_export_arguments(args)
     protocol = resolve_protocol(args.protocol)
     cycles, until = horizon_of(protocol, args, "showing")
-    from .commands._events import events_from_args, labs_from_args
-    from .commands._pharmacy import apply_pharmacy, renal_function
+    from .commands._pharmacy import apply_pharmacy
 
-    calendar = expand(  # the Calendar itself refuses impossible doses (lenasched.safety)
-        protocol,
-        args.start,
-        cycles=cycles,
-        until=until,
-        patient=_patient(args),
-        events=events_from_args(args),
-        renal=renal_function(args),
-        renal_column=args.renal_column,
-        labs=labs_from_args(args),
-        market=args.market,
-    )
+    # the Calendar itself refuses impossible doses (lenasched.safety)
+    calendar = calendar_from_args(args, protocol, cycles, until, patient=_patient(args))
     layer = apply_pharmacy(args, calendar)
     if args.format == "pdf":
         from .formats.html import default_paper, to_html

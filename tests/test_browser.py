@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import struct
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ import lenasched
 from lenasched import Patient, expand
 from lenasched.cli import main
 from lenasched.formats.html import to_html
+from lenasched.formats.pdf import find_chromium
 
 from .goldens import day_texts
 from .test_html import make_calendar
@@ -30,18 +30,7 @@ from .test_html import make_calendar
 TIMEOUT_S = 120
 
 
-def find_chromium() -> str | None:
-    explicit = os.environ.get("LENASCHED_CHROMIUM")
-    if explicit:
-        return explicit if Path(explicit).is_file() else None
-    for name in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-CHROMIUM = find_chromium()
+CHROMIUM = find_chromium()  # the binary --format pdf prints with: LENASCHED_CHROMIUM, else the first on PATH
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium binary found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -26,21 +25,10 @@ uvicorn = pytest.importorskip("uvicorn", reason="lenasched serve needs uvicorn: 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright: pip install playwright")
 
 from lenasched.cli import main  # noqa: E402
+from lenasched.formats.pdf import find_chromium  # noqa: E402
 from lenasched.web.app import create_app  # noqa: E402
 
-
-def find_chromium() -> str | None:
-    explicit = os.environ.get("LENASCHED_CHROMIUM")
-    if explicit:
-        return explicit if Path(explicit).is_file() else None
-    for name in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-CHROMIUM = find_chromium()
+CHROMIUM = find_chromium()  # the binary --format pdf prints with: LENASCHED_CHROMIUM, else the first on PATH
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium binary found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; "

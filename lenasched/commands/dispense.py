@@ -38,31 +38,16 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import _emit, horizon_of, resolve_protocol
+    from ..cli import _emit, calendar_from_args, horizon_of, resolve_protocol
     from ..dispense import dispense_plan
-    from ..engine import expand
     from ..label import load_label
-    from ._pharmacy import renal_function
 
     protocol = resolve_protocol(args.protocol)
     label = load_label()
     cycles, until = horizon_of(protocol, args, "planning")
     others = [d for d in protocol.drugs if d != label.drug]
-    from ._events import events_from_args, labs_from_args
-
-    calendar = expand(  # the drug filter: companions keep their events, not their doses (no BSA needed)
-        protocol,
-        args.start,
-        cycles=cycles,
-        until=until,
-        events=events_from_args(args),
-        labs=labs_from_args(args),
-        market=args.market,
-        renal=renal_function(args),
-        renal_column=args.renal_column,
-        label=label,
-        drugs=[label.drug],
-    )
+    # the drug filter: companions keep their events, not their doses (no BSA needed)
+    calendar = calendar_from_args(args, protocol, cycles, until, label=label, drugs=[label.drug])
     plan = dispense_plan(calendar, allow_multiple=args.allow_multiple_capsules, renal=calendar.renal, label=label)
     if others:
         from dataclasses import replace

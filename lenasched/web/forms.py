@@ -252,10 +252,8 @@ def namespace(form: PlanForm) -> argparse.Namespace:
 
 def make_plan(form: PlanForm, extra: Mapping[str, Protocol] | None = None, *, default_paper: str = "a4") -> Plan:
     """Expand the form's protocol as ``lenasched calendar`` would; a ``LenaschedError`` for bad input."""
-    from ..cli import DEFAULT_OPEN_CYCLES, _patient
-    from ..commands._events import events_from_args, labs_from_args
-    from ..commands._pharmacy import apply_pharmacy, renal_function
-    from ..engine import expand
+    from ..cli import DEFAULT_OPEN_CYCLES, _patient, calendar_from_args
+    from ..commands._pharmacy import apply_pharmacy
 
     protocol, alias = find_protocol(form.get("protocol"), extra)
     args = namespace(form)
@@ -268,18 +266,7 @@ def make_plan(form: PlanForm, extra: Mapping[str, Protocol] | None = None, *, de
             f"{protocol.id} continues until progression; showing the first {cycles} cycles "
             "(give a number of cycles or an end date for more)"
         )
-    calendar = expand(
-        protocol,
-        args.start,
-        cycles=cycles,
-        until=until,
-        patient=_patient(args),
-        events=events_from_args(args),
-        renal=renal_function(args),
-        renal_column=args.renal_column,
-        labs=labs_from_args(args),
-        market=args.market,
-    )
+    calendar = calendar_from_args(args, protocol, cycles, until, patient=_patient(args))
     layer = apply_pharmacy(args, calendar)
     return Plan(
         form=form,

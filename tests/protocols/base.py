@@ -39,6 +39,13 @@ class ProtocolCase:
         assert study_day != 0, "there is no study day 0"
         return START + timedelta(days=study_day - 1 if study_day > 0 else study_day)
 
+    def with_labs(self, *results: tuple[int, str]) -> Calendar:
+        """The calendar with lab results on study days, e.g. ``(11, "plt=25")`` (protocols with rules)."""
+        from lenasched.labs import parse_lab_option
+
+        labs = [parse_lab_option(f"{self.date_of(day).isoformat()}:{values}") for day, values in results]
+        return lenasched.expand(self.protocol, START, cycles=self.cycles, patient=PATIENT, labs=labs)
+
     def dose(self, drug: str, study_day: int) -> Decimal | None:
         """Prescribed dose of ``drug`` on ``study_day`` (None = not given that day)."""
         found = [d for d in self.calendar.on(self.date_of(study_day)) if d.drug == drug]

@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 
 import lenasched
-from lenasched import Calendar
 from lenasched.labs import LabError, parse_lab_option
-from tests.protocols.base import PATIENT, START, ProtocolCase
+from tests.protocols.base import START, ProtocolCase
 
 CYCLE_4 = 3 * 28 + 1  # study day of cycle 4 day 1
 
@@ -16,11 +15,6 @@ CYCLE_4 = 3 * 28 + 1  # study day of cycle 4 day 1
 class TestLabelMmMaintenance(ProtocolCase):
     protocol_id = "label-mm-maintenance"
     cycles = 6
-
-    def with_labs(self, *results: tuple[int, str]) -> Calendar:
-        """The calendar with lab results on study days, e.g. ``(1, "anc=0.8")``."""
-        labs = [parse_lab_option(f"{self.date_of(day).isoformat()}:{values}") for day, values in results]
-        return lenasched.expand(self.protocol, START, cycles=self.cycles, patient=PATIENT, labs=labs)
 
     # schedule --------------------------------------------------------------------------------
     def test_first_dose_is_the_quoted_starting_dose(self) -> None:

@@ -2,20 +2,13 @@
 
 from decimal import Decimal
 
-import lenasched
 from lenasched import Calendar
-from lenasched.labs import parse_lab_option
-from tests.protocols.base import PATIENT, START, ProtocolCase
+from tests.protocols.base import ProtocolCase
 
 
 class TestLabelMmRd(ProtocolCase):
     protocol_id = "label-mm-rd"
     cycles = 3
-
-    def with_labs(self, *results: tuple[int, str]) -> Calendar:
-        """The calendar with lab results on study days, e.g. ``(11, "plt=25")``."""
-        labs = [parse_lab_option(f"{self.date_of(day).isoformat()}:{values}") for day, values in results]
-        return lenasched.expand(self.protocol, START, cycles=self.cycles, patient=PATIENT, labs=labs)
 
     @staticmethod
     def lena(calendar: Calendar, study_day: int) -> Decimal | None:
