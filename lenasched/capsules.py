@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .doses import format_dose
+from .drugs import LENALIDOMIDE
 from .errors import CapsuleError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def choose_capsules(
     *,
     allow_multiple: bool = False,
     strengths: Sequence[Decimal] | None = None,
-    drug: str = "lenalidomide",
+    drug: str = LENALIDOMIDE,
     market: Market = "us",
 ) -> CapsulePick:
     """Capsules for ``dose_mg`` a day, or ``CapsuleError`` when no allowed choice makes it exactly.
@@ -120,7 +121,7 @@ def _fewest(dose: Decimal, available: tuple[Decimal, ...]) -> tuple[tuple[Decima
     return None
 
 
-def check_makeable(calendar: Calendar, drug: str = "lenalidomide") -> None:
+def check_makeable(calendar: Calendar, drug: str = LENALIDOMIDE) -> None:
     """Refuse a calendar with an oral ``drug`` dose that no whole capsules make (e.g. 3 mg).
 
     Every output runs this, so a table or CSV never plans an impossible dose; doses needing several

@@ -35,12 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from .calendar import Calendar, DoseDay
 from .doses import format_dose, format_unit
+from .drugs import LENALIDOMIDE
 from .engine import expand
 from .errors import MissingDependencyError, ScheduleError
 from .horizon import format_horizon, parse_horizon
 from .outcomes import OUTCOME_FIELDS
 from .patient import Patient
 from .protocol import Protocol
+from .routes import ROUTES
 
 if TYPE_CHECKING:
     import pandas
@@ -57,7 +59,7 @@ __all__ = [
     "summarize",
 ]
 
-PRIMARY_DRUG = "lenalidomide"
+PRIMARY_DRUG = LENALIDOMIDE
 #: Study days at which cumulative dose is reported (4, 8, 12 and 24 weeks), besides the horizon.
 CUMULATIVE_DAYS: tuple[int, ...] = (28, 56, 84, 168)
 DEFAULT_HORIZON_DAYS = 364
@@ -66,7 +68,7 @@ DEFAULT_START = date(2001, 1, 1)
 #: Used only to expand companion drugs dosed in mg/m² or mg/kg when no patient is given; no metric
 #: depends on their mg (clinic days count dates only), and lenalidomide itself is never scaled by it.
 REFERENCE_PATIENT = Patient(bsa_m2=Decimal("1.80"), weight_kg=Decimal("70"))
-CLINIC_ROUTES = frozenset({"iv", "sc"})
+CLINIC_ROUTES = frozenset(code for code, info in ROUTES.items() if info.clinic)
 
 _CENTS = Decimal("0.01")
 

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 from .calendar import DoseDay
 from .capsules import CapsulePick, choose_capsules, count_word
 from .doses import format_dose, format_unit
+from .routes import route_info
 
 if TYPE_CHECKING:
     from .label import Market
 
 __all__ = ["capsules_for", "instruction"]
-
-_CLINIC_ROUTES = {"iv": "by intravenous infusion at the clinic", "sc": "by subcutaneous injection at the clinic"}
 
 
 def _capsule_drug() -> str:
@@ -46,13 +45,13 @@ def instruction(
         return _capsule_sentence(pick)
     mg = format_dose(day.dose_mg)
     prescribed = f"{format_dose(day.dose)} {format_unit(day.unit)}"
-    if day.route in _CLINIC_ROUTES:
+    route = route_info(day.route)
+    if route.clinic:
         name = day.drug[:1].upper() + day.drug[1:]
         amount = prescribed if day.unit == "mg" else f"{prescribed} ({mg} mg)"
-        where = _CLINIC_ROUTES[day.route]
-        if clinic is False:  # the regimen's setting says home (e.g. self-injected enoxaparin)
-            where = where.replace("at the clinic", "at home")
-        return f"{name} {amount} {where}"
+        # the regimen's setting may say home (e.g. self-injected enoxaparin)
+        where = "at home" if clinic is False else "at the clinic"
+        return f"{name} {amount} {route.by} {where}"
     text = f"Take {mg} mg {day.drug} by mouth"
     if day.unit != "mg":
         text += f" ({prescribed})"

@@ -28,6 +28,7 @@ from .drugs import LENALIDOMIDE, normalise_drug
 from .limits import MAX_CYCLE_DAY, MAX_CYCLES_IN_A_PHASE, MAX_ESCALATION_LEVELS, MAX_INTERVAL_DAYS
 from .modelbase import FieldProblem, Frozen
 from .outcomes import Outcomes
+from .routes import Route, is_clinic_route
 from .rules import LabRule
 from .sourced import Sourced, iter_sourced
 
@@ -97,7 +98,6 @@ LeadInDays = Annotated[
 ]
 PositiveDose = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=4)]
 DoseUnit = Literal["mg", "mg/m2", "mg/kg"]
-Route = Literal["oral", "iv", "sc"]
 Role = Literal["treatment", "prophylaxis", "supportive"]
 
 _UNIT_ALIASES = {"mg/m²": "mg/m2", "mg/m^2": "mg/m2", "mg/sqm": "mg/m2", "mg / m2": "mg/m2"}
@@ -747,7 +747,7 @@ class Protocol(Frozen):
             for regimen in p.drugs:
                 if isinstance(regimen, DrugRegimen) and regimen.drug == drug and regimen.setting is not None:
                     return regimen.setting.value == "clinic"
-        return route in ("iv", "sc")
+        return is_clinic_route(route)
 
     @property
     def drugs(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from typing import Protocol as _Protocol
 
 from ..calendar import Calendar, CycleWindow, DoseDay
 from ..doses import format_dose, format_unit
+from ..routes import ROUTES, route_info
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
@@ -35,8 +36,7 @@ __all__ = [
 ]
 
 # Given by the care team (infusion or injection), so the patient has to come in.
-CLINIC_ROUTES = frozenset({"iv", "sc"})
-_ROUTE_WORDS = {"iv": "infusion", "sc": "injection"}
+CLINIC_ROUTES = frozenset(code for code, info in ROUTES.items() if info.clinic)
 
 # Fixed English names: calendar.month_name follows the process locale, and output must not.
 MONTH_NAMES = (
@@ -111,7 +111,7 @@ def summary_text(day: DoseDay, protocol: Protocol | None = None) -> str:
     """Short title of one administration: 'Lenalidomide 10 mg', 'Rituximab 375 mg/m² (683 mg), clinic infusion'."""
     text = f"{drug_title(day)} {dose_text(day)}"
     if is_clinic(day, protocol):
-        text += f", clinic {_ROUTE_WORDS[day.route]}"
+        text += f", clinic {route_info(day.route).word}"
     if is_prophylaxis(day):
         text += " (prophylaxis)"
     return text

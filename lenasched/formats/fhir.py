@@ -79,6 +79,7 @@ from ..calendar import Calendar, DoseDay, Modification
 from ..describe import DISCLAIMER, off_label_note
 from ..doses import format_dose
 from ..errors import MissingDependencyError, ScheduleError
+from ..routes import ROUTES, route_info
 from .daytext import dose_text, drug_title
 from .fhir_codes import codes_for
 from .intervals import DoseInterval, dose_intervals
@@ -114,13 +115,8 @@ SNOMED = "http://snomed.info/sct"
 IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
 PATIENT_SYSTEM = "urn:lenasched:patient"
 PLAN_DEFINITION_TYPES = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
-# SNOMED CT route concepts of the FHIR example value set SNOMEDCTRouteCodes.
-ROUTE_CODES = {
-    "oral": ("26643006", "Oral route"),
-    "iv": ("47625008", "Intravenous route"),
-    "sc": ("34206005", "Subcutaneous route"),
-}
-_ROUTE_WORDS = {"oral": "by mouth", "iv": "by intravenous infusion", "sc": "by subcutaneous injection"}
+# SNOMED CT route concepts of the FHIR example value set SNOMEDCTRouteCodes (lenasched.routes).
+ROUTE_CODES = {code: info.snomed for code, info in ROUTES.items()}
 DEFAULT_SUBJECT = "planned patient"
 DEFAULT_PATIENT_ID = "PLANNED"
 # Fixed namespace for the UUID 5 resource ids: uuid5(NAMESPACE_URL, "urn:lenasched:fhir").
@@ -480,7 +476,7 @@ def _dosage(calendar: Calendar, sequence: int, interval: DoseInterval) -> dict[s
 def _dosage_text(calendar: Calendar, interval: DoseInterval) -> str:
     """'Lenalidomide 5 mg by mouth once daily, 2026-12-01 to 2026-12-21 (21 days; cycle 1 days 1-21)'."""
     first, last = interval.days[0], interval.days[-1]
-    text = f"{drug_title(first)} {dose_text(first)} {_ROUTE_WORDS[first.route]}"
+    text = f"{drug_title(first)} {dose_text(first)} {route_info(first.route).by}"
     if len(interval) == 1:
         return f"{text} once, {first.date.isoformat()} ({_where(calendar, first)})"
     span = f"{_where(calendar, first)} to {_where(calendar, last)}"

@@ -43,7 +43,9 @@ from ..calendar import Calendar, CycleWindow, DoseDay
 from ..dayspec import format_days, format_lead_in_days
 from ..describe import DISCLAIMER, off_label_note
 from ..doses import format_dose, format_unit
+from ..drugs import LENALIDOMIDE
 from ..protocol import Protocol, Reference
+from ..routes import route_info
 from .daytext import (
     WEEKDAY_NAMES,
     DatedCheck,
@@ -78,7 +80,7 @@ __all__ = [
 ]
 
 TEMPLATE = "calendar.html.j2"
-PRIMARY = "lenalidomide"
+PRIMARY = LENALIDOMIDE
 MAX_CYCLE_ROWS = 8
 
 Paper = Literal["a4", "letter"]
@@ -477,13 +479,6 @@ def _value_words(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Items: what each day says.
 
-_ROUTE_WORDS = {"iv": "infusion", "sc": "injection", "im": "injection"}
-_HOW = {
-    "oral": "by mouth",
-    "iv": "infusion into a vein, at the clinic",
-    "sc": "injection under the skin, at the clinic",
-}
-
 
 def drug_title_of(drug: str) -> str:
     return drug[:1].upper() + drug[1:]
@@ -505,10 +500,9 @@ def _compact(day: DoseDay, sentence: str, capsule_words: str | None, clinic: boo
     text = f"{format_dose(day.dose_mg)} mg"
     if clinic:
         return text + " at the clinic"  # infusion or injection: said once, in the month's key
-    if day.route in _ROUTE_WORDS:
-        text += f" {_ROUTE_WORDS[day.route]}"
-    elif day.route != "oral":
-        text += f" ({day.route})"
+    word = route_info(day.route).word
+    if word:
+        text += f" {word}"
     return text
 
 
@@ -666,13 +660,13 @@ def _key_lines(days: Sequence[DoseDay], calendar: Calendar) -> tuple[str, ...]:
     """'Fludarabine: infusion into a vein, at the clinic' for each medicine given this month."""
     seen: dict[str, str] = {}
     for day in sorted(days, key=lambda d: d.drug != PRIMARY):
-        how = (
-            "capsules by mouth, at home"
-            if day.drug == PRIMARY and day.route == "oral"
-            else _HOW.get(day.route, day.route)
-        )
-        if day.route in ("iv", "sc") and not is_clinic(day, calendar.protocol):
-            how = how.replace("at the clinic", "at home")
+        route = route_info(day.route)
+        if day.drug == PRIMARY and day.route == "oral":
+            how = "capsules by mouth, at home"
+        elif route.clinic:
+            how = f"{route.how}, {'at the clinic' if is_clinic(day, calendar.protocol) else 'at home'}"
+        else:
+            how = route.how
         if is_prophylaxis(day):
             how += ", to prevent a side effect"
         seen.setdefault(day.drug, f"{drug_title(day)}: {how}")

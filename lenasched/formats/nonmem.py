@@ -45,6 +45,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from ..calendar import Calendar, DoseDay
 from ..doses import format_dose
+from ..drugs import LENALIDOMIDE
 from ..errors import ScheduleError
 from .intervals import DoseInterval, dose_intervals, require_drug
 
@@ -74,7 +75,7 @@ NONMEM_COLUMNS = (
     "STUDYDAY",
     "CALDATE",
 )
-DEFAULT_DRUG = "lenalidomide"
+DEFAULT_DRUG = LENALIDOMIDE
 DOSING_INTERVAL_HOURS = 24  # once daily: doses on consecutive dates are 24 h apart
 MAX_OBSERVATIONS = 100_000  # observation rows per table (a bound, like the others in lenasched.limits)
 _RATE_PLACES = Decimal("0.0001")

@@ -9,6 +9,9 @@ sponsor terms; where the protocol gives no value, the variable is left empty ins
 
 from __future__ import annotations
 
+from ..drugs import LENALIDOMIDE
+from ..routes import ROUTES as _ROUTES
+
 __all__ = [
     "CT_PACKAGE",
     "DOSE_FORMS",
@@ -25,7 +28,7 @@ __all__ = [
 CT_PACKAGE = "SDTM CT 2024-03-29"
 
 # C66729 Route of Administration (non-extensible)
-ROUTES = {"oral": "ORAL", "iv": "INTRAVENOUS", "sc": "SUBCUTANEOUS"}
+ROUTES = {code: info.cdisc_route for code, info in _ROUTES.items()}
 
 # C71620 Unit: the dose units of the protocol format, written as CDISC writes them
 UNITS = {"mg": "mg", "mg/m2": "mg/m2", "mg/kg": "mg/kg"}
@@ -37,8 +40,8 @@ FREQUENCY_ONCE = "ONCE"  # a single administration
 # C66726 Pharmaceutical Dosage Form (extensible). Lenalidomide is a capsule (the product label,
 # protocols/label); a drug given by injection is an injection. Other oral drugs: the protocols do
 # not say whether tablet or capsule, so their form stays empty.
-DOSE_FORMS = {"lenalidomide": "CAPSULE"}
-ROUTE_DOSE_FORMS = {"iv": "INJECTION", "sc": "INJECTION"}
+DOSE_FORMS = {LENALIDOMIDE: "CAPSULE"}
+ROUTE_DOSE_FORMS = {code: info.cdisc_dose_form for code, info in _ROUTES.items() if info.cdisc_dose_form}
 
 # C99079 Epoch (extensible): phase names of the bundled protocols to Epoch terms; any other phase
 # name is written as TREATMENT. Lead-in days (before cycle 1 day 1) are the RUN-IN epoch.
