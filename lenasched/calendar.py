@@ -5,14 +5,16 @@ Renderers and exporters only read a ``Calendar``; they never look back into the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .drugs import normalise_drug
+from .drugs import LENALIDOMIDE, normalise_drug
+from .errors import ScheduleError, UnknownDrugError, WrongTypeError
 from .patient import Patient
 from .protocol import Protocol
 from .safety import Permission, check_rows
@@ -23,6 +25,32 @@ if TYPE_CHECKING:
     from .renal import RenalAdjustment
 
 __all__ = ["Calendar", "CycleWindow", "DoseDay", "LeadInWindow", "Modification"]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def as_date(value: object, name: str = "date") -> date:
+    """``value`` as a date: a ``datetime.date`` as it is, an ISO ``YYYY-MM-DD`` string parsed.
+
+    Anything else is refused rather than matched against nothing: a ``datetime`` (``WrongTypeError``:
+    which day a moment falls on depends on its time zone; pass ``.date()``), a number or None
+    (``WrongTypeError``), a string that is not a date (``ScheduleError``).
+    """
+    if type(value) is date:
+        return value
+    if isinstance(value, datetime):
+        raise WrongTypeError(name, "a date (datetime.date or 'YYYY-MM-DD'); for a datetime pass its .date()", value)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _ISO_DATE.fullmatch(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
+        raise ScheduleError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-01")
+    raise WrongTypeError(name, "a date (datetime.date or 'YYYY-MM-DD')", value)
 
 
 class DoseDay(NamedTuple):
@@ -113,6 +141,10 @@ class Calendar:
     """Where the capsules are dispensed (``us`` or ``eu``): the capsule strengths differ."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.protocol, Protocol):
+            raise WrongTypeError("Calendar.protocol", "a lenasched.Protocol", self.protocol)
+        if type(self.start) is not date:
+            raise WrongTypeError("Calendar.start", "a datetime.date", self.start)
         check_rows(self.protocol, self.days, frozenset(self.allow), self.market)
 
     @cached_property
@@ -149,31 +181,59 @@ class Calendar:
         present = {d.drug for d in self.days}
         return tuple(name for name in self.protocol.drugs if name in present)
 
-    def on(self, day: date) -> tuple[DoseDay, ...]:
-        """Everything given on ``day`` (empty on rest days)."""
-        return self._by_date.get(day, ())
+    def on(self, day: date | str) -> tuple[DoseDay, ...]:
+        """Everything given on ``day`` (empty on rest days and outside the calendar).
+
+        ``day`` is a ``datetime.date`` or an ISO ``YYYY-MM-DD`` string; anything else is refused
+        (``WrongTypeError``), so a wrong type never reads as "nothing given that day".
+        """
+        return self._by_date.get(as_date(day, "day"), ())
 
     def for_drug(self, drug: str) -> tuple[DoseDay, ...]:
-        name = normalise_drug(drug)
+        """The dose days of ``drug`` (any case or spacing: ``"Lenalidomide "``); empty if it is never given.
+
+        A drug the protocol does not name is refused (``UnknownDrugError``, listing its drugs).
+        """
+        name = self._drug(drug)
         return tuple(d for d in self.days if d.drug == name)
 
-    def between(self, first: date, last: date) -> tuple[DoseDay, ...]:
-        """Dose days with ``first <= date <= last``."""
-        return tuple(d for d in self.days if first <= d.date <= last)
+    def between(self, first: date | str, last: date | str) -> tuple[DoseDay, ...]:
+        """Dose days with ``first <= date <= last`` (dates or ``YYYY-MM-DD``; ``first`` after ``last`` is refused)."""
+        low, high = as_date(first, "first"), as_date(last, "last")
+        if low > high:
+            raise ScheduleError(f"between({low.isoformat()}, {high.isoformat()}): the first date is after the last")
+        return tuple(d for d in self.days if low <= d.date <= high)
 
-    def window_of(self, day: date) -> CycleWindow | None:
+    def window_of(self, day: date | str) -> CycleWindow | None:
+        """The cycle ``day`` falls in; None for a lead-in day, a delay gap or a day outside the calendar."""
+        when = as_date(day, "day")
         for window in self.windows:
-            if day in window:
+            if when in window:
                 return window
         return None
 
     def total_mg(self, drug: str) -> Decimal:
-        """Total mg of ``drug`` over the calendar."""
-        name = normalise_drug(drug)
+        """Total mg of ``drug`` over the calendar (names as in ``for_drug``; an unknown drug is refused)."""
+        name = self._drug(drug)
         return sum((d.dose_mg for d in self.days if d.drug == name), Decimal(0))
+
+    def _drug(self, drug: str) -> str:
+        """``drug`` in the normal form, if the protocol gives it (or it is lenalidomide, which every calendar
+        may be asked about: one without it gives none); ``UnknownDrugError`` otherwise."""
+        name = normalise_drug(drug)
+        known = self.protocol.drugs
+        if name not in known and name != LENALIDOMIDE:
+            raise UnknownDrugError(drug, known, where=self.protocol.id)
+        return name
 
     def replace(self, **changes: Any) -> Calendar:
         """A copy with ``changes`` (checked again like any new calendar)."""
         import dataclasses
 
+        names = [f.name for f in dataclasses.fields(self) if f.init]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise WrongTypeError(
+                "Calendar.replace()'s arguments", "fields of a Calendar (" + ", ".join(names) + ")", unknown[0]
+            )
         return dataclasses.replace(self, **changes)

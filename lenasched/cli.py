@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import LenaschedError
 
@@ -16,9 +16,37 @@ __all__ = ["main"]
 
 DEFAULT_OPEN_CYCLES = 6
 
+# Exit statuses (README, "Exit status"): 0 done; 1 input refused (a LenaschedError, an unwritable output);
+# 2 the command line does not parse (argparse); 130 interrupted (Ctrl-C).
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with lenasched's failure format: a usage error is one ``error:`` line, then a ``hint:`` line
+    naming the ``--help`` to read, and exit status 2; the usage block is for ``--help`` only.
+
+    Subcommand parsers are of this class too (``add_subparsers`` makes its parsers of the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self._usage_error(message, self.prog)
+
+    def _usage_error(self, message: str, prog: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message}\nhint: see `{prog} --help`\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """As argparse's, but an unrecognized option's hint names the command's ``--help``, not the top one."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            self._usage_error("unrecognized arguments: " + " ".join(extras), prog)
+        return parsed
+
 
 class UsageError(LenaschedError):
-    """Bad command-line input (a date that does not parse, a negative BSA...)."""
+    """Options that parse but do not go together (``--paper`` with ``--format csv``, ``--height`` without
+    ``--weight``): refused input, exit status 1. What argparse itself cannot parse exits with 2."""
 
 
 def _date(text: str) -> date:
@@ -85,7 +113,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     registered by name alone. Without a command, or with an option before it (``--help``), every
     command is registered in full, so the top-level help and usage errors list them all.
     """
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="lenasched",
         description="Lenalidomide dosing protocols as exact, auditable day-by-day calendars.",
         epilog="It plans and documents; it does not replace clinical judgement.",
@@ -130,6 +158,15 @@ def _extra_registration(name: str) -> Callable[[Any], None]:
 def _register_list(sub: Any) -> None:
     lst = sub.add_parser("list", help="bundled protocols: id, title, setting, citation")
     lst.add_argument("--outcomes", action="store_true", help="show the reported outcomes instead (NR = not reported)")
+    lst.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (terminal), or for scripts json (a list of objects) or csv (with a header row); "
+        "fields: id, title, setting, citation, year, pmid, doi, registry, phases, drugs, cycles, until_progression "
+        "(with --outcomes: id and each outcome, empty/null when not reported)",
+    )
+    add_output_argument(lst, "write to this file (atomically; - for standard output) instead of the terminal")
 
 
 def _register_show(sub: Any) -> None:
@@ -209,7 +246,7 @@ def _register_schema(sub: Any) -> None:
 
 
 # Further commands, each a module in lenasched/commands with ``register(sub)`` and ``run(args) -> int``.
-EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "advise", "compare", "variant", "simulate", "serve")
+EXTRA_COMMANDS: tuple[str, ...] = ("dispense", "advise", "compare", "variant", "simulate", "sweep", "serve")
 
 
 def _extra(name: str) -> Any:
@@ -314,30 +351,63 @@ def _emit(text: str | bytes, output: str | None) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from .registry import bundled_ids, get_protocol
 
-    if args.outcomes:
-        from .outcomes import OUTCOME_FIELDS
+    protocols = [get_protocol(pid) for pid in bundled_ids()]
+    if args.format in ("json", "csv"):
+        from .describe import LIST_FIELDS, OUTCOME_LIST_FIELDS, outcomes_row, protocol_row
 
-        table = Table(title="Reported outcomes (NR = not reported)", title_justify="left")
-        table.add_column("id", overflow="fold")
-        for label in OUTCOME_FIELDS.values():
-            table.add_column(label, overflow="fold", justify="right")
-        for pid in bundled_ids():
-            outcomes = get_protocol(pid).outcomes
-            table.add_row(pid, *(outcomes.display(name) for name in OUTCOME_FIELDS))
-    else:
-        table = Table(title="Bundled protocols", title_justify="left")
-        for name in ("id", "title", "setting", "citation"):
-            table.add_column(name, overflow="fold")
-        for pid in bundled_ids():
-            p = get_protocol(pid)
-            table.add_row(p.id, p.title, p.setting, p.citation.short())
-    Console().print(table)
+        rows = [outcomes_row(p) if args.outcomes else protocol_row(p) for p in protocols]
+        if args.format == "json":
+            import json
+
+            text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = _csv_rows(rows, OUTCOME_LIST_FIELDS if args.outcomes else LIST_FIELDS)
+        _emit(text, args.output)
+        return 0
+    from .render.terminal import render_outcomes, render_protocol_list
+
+    renderable = render_outcomes(protocols) if args.outcomes else render_protocol_list(protocols)
+    _print_renderable(renderable, args.output)
     return 0
+
+
+def _csv_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """CSV with a header; lists joined with "; ", None empty, text cells safe from spreadsheet formulas."""
+    import csv
+    import io
+
+    from .formats.cells import text_cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells: list[object] = []
+        for column in columns:
+            value = row.get(column)
+            if isinstance(value, list):
+                value = "; ".join(map(str, value))
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            cells.append(text_cell(value) if isinstance(value, str) else "" if value is None else value)
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def _print_renderable(renderable: Any, output: str | None) -> None:
+    """A rich renderable to the terminal, or its plain text (at 160 columns) to ``output``."""
+    from rich.console import Console
+
+    if output and output != "-":
+        import io
+
+        console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+        console.print(renderable)
+        _emit(console.export_text(), output)
+    else:
+        Console().print(renderable)
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -649,15 +719,43 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage).
+    """Run the CLI; returns the exit status (0 ok, 1 refused or invalid, 2 usage, 130 interrupted).
 
     Whatever happens, the user gets one ``error:`` line, never a traceback: an output that cannot be
     written (a full disk, a closed pipe) is said as such, and a defect of lenasched itself is reported
-    as an internal error (set ``LENASCHED_TRACEBACK=1`` to see the traceback instead).
+    as an internal error (set ``LENASCHED_TRACEBACK=1`` to see the traceback instead). A command line
+    that does not parse is an ``error:`` line and a ``hint:`` line, and ``SystemExit(2)`` as argparse has it.
     """
-    args = _parser(argv).parse_args(argv)
-    token = _FORCE.set(bool(getattr(args, "force", False)))
     streams = _tolerant_streams()
+    try:
+        parser = _parser(argv)
+        if argv is None:
+            _complete(parser)
+        args = parser.parse_args(argv)
+        return _run(args)
+    finally:
+        streams()
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion, when the shell asks for it and argcomplete is installed (it then exits here).
+
+    Set up with ``pip install argcomplete`` and ``eval "$(register-python-argcomplete lenasched)"``;
+    costs nothing otherwise (argcomplete is imported only while completing).
+    """
+    import os
+
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _run(args: argparse.Namespace) -> int:
+    token = _FORCE.set(bool(getattr(args, "force", False)))
     try:
         command = _COMMANDS.get(args.command) or _extra(args.command).run
         status = int(command(args))
@@ -665,16 +763,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except LenaschedError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     except BrokenPipeError:
         _silence_stdout()
-        return 0
+        return EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as exc:  # mostly standard output: files are read and written by modules that name them
         if exc.filename is not None:
             print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
-            return 1
+            return EXIT_REFUSED
         _silence_stdout()
         import errno
 
@@ -684,7 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"error: cannot write to standard output: {reason} (hint: {hint}write to a file with --output)",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_REFUSED
     except Exception as exc:  # a defect: say so in one line rather than a traceback
         import os
 
@@ -695,10 +793,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "it with the command line; LENASCHED_TRACEBACK=1 shows the traceback)",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_REFUSED
     finally:
         _FORCE.reset(token)
-        streams()
 
 
 # Characters the terminal's encoding may lack, as ASCII (LANG=C, PYTHONIOENCODING=ascii, a Latin-1 locale).

@@ -3,13 +3,81 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .dayspec import format_days, format_lead_in_days
 from .doses import format_dose, format_unit
+from .outcomes import OUTCOME_FIELDS
 from .protocol import DrugRegimen, Escalation, EveryCycles, EveryDays, Phase, Protocol
 from .sourced import iter_sourced
 
-__all__ = ["describe_escalation", "describe_protocol", "describe_regimen", "is_cll", "off_label_note"]
+__all__ = [
+    "LIST_FIELDS",
+    "OUTCOME_LIST_FIELDS",
+    "describe_escalation",
+    "describe_protocol",
+    "describe_regimen",
+    "is_cll",
+    "off_label_note",
+    "outcomes_row",
+    "protocol_row",
+]
+
+LIST_FIELDS: tuple[str, ...] = (
+    "id",
+    "title",
+    "setting",
+    "citation",
+    "year",
+    "pmid",
+    "doi",
+    "registry",
+    "phases",
+    "drugs",
+    "cycles",
+    "until_progression",
+)
+"""The fields of ``lenasched list --format json|csv``, in order; later versions only add fields after them."""
+
+
+def protocol_row(protocol: Protocol) -> dict[str, Any]:
+    """One protocol as ``list --format json`` gives it: ``LIST_FIELDS``, None where the citation has no value.
+
+    ``citation`` is the short form (``Badoux XC et al. Blood 2011 (NCT00535873)``); ``year``, ``pmid``,
+    ``doi`` and ``registry`` are the primary publication's; ``phases`` and ``drugs`` are names in protocol
+    order; ``cycles`` counts all phases' cycles (None when the last phase runs until progression, which
+    ``until_progression`` says).
+    """
+    citation = protocol.citation
+    return {
+        "id": protocol.id,
+        "title": protocol.title,
+        "setting": protocol.setting,
+        "citation": citation.short(),
+        "year": citation.year,
+        "pmid": citation.pmid,
+        "doi": citation.doi,
+        "registry": citation.registry,
+        "phases": [phase.name for phase in protocol.phases],
+        "drugs": list(protocol.drugs),
+        "cycles": protocol.total_cycles,
+        "until_progression": protocol.open_ended,
+    }
+
+
+OUTCOME_LIST_FIELDS: tuple[str, ...] = ("id", *OUTCOME_FIELDS)
+"""The fields of ``lenasched list --outcomes --format json|csv``: the id, then each outcome by name."""
+
+
+def outcomes_row(protocol: Protocol) -> dict[str, Any]:
+    """A protocol's reported outcomes as text as reported (``"65"``, ``"<1"``, ``"88% (estimated 2-year)"``);
+    None when not reported (never 0)."""
+    outcomes = protocol.outcomes
+    row: dict[str, Any] = {"id": protocol.id}
+    for name in OUTCOME_LIST_FIELDS[1:]:
+        row[name] = None if getattr(outcomes, name) is None else outcomes.display(name)
+    return row
+
 
 DISCLAIMER = (
     "lenasched plans and documents schedules from published protocols; it does not replace "

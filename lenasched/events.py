@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .drugs import LENALIDOMIDE, normalise_drug
+from .errors import RaisesLenaschedErrors
 from .protocol import FieldProblem
 
 __all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", "Stop"]
@@ -29,7 +30,9 @@ __all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", 
 PRIMARY = LENALIDOMIDE
 
 
-class _Event(BaseModel):
+# Built directly with bad data, an event (and PatientEvents) raises ModelValidationError, a ProtocolError naming
+# the field or the event (``events.N``), as the same event in an --events file does (lenasched.errors).
+class _Event(RaisesLenaschedErrors, BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @field_validator("drug", mode="before", check_fields=False)
@@ -103,7 +106,7 @@ Event = Annotated[Hold | Resume | Delay | NoEscalation | Stop, Field(discriminat
 _SHORTHAND = {"hold": "date", "resume": "date", "no_escalation": "date", "stop": "date"}
 
 
-class PatientEvents(BaseModel):
+class PatientEvents(RaisesLenaschedErrors, BaseModel):
     """The ordered list of events; checked for consistency on construction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

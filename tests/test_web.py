@@ -69,7 +69,7 @@ def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     except SystemExit as exc:  # argparse: "lenasched calendar: error: argument --start: ..."
         status = int(exc.code or 0)
     assert status != 0
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    last = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("hint: ")][-1]
     return re.sub(r"^(lenasched \w+: )?error: ", "", last)
 
 
@@ -350,7 +350,11 @@ def test_form_values_and_hold_reasons_are_escaped(client: TestClient) -> None:
 def test_compare_page_table_and_plot(client: TestClient) -> None:
     r = client.get("/compare")
     assert r.status_code == 200 and 'name="protocol" value="badoux-2011"' in r.text
-    query = [("protocol", "badoux-2011"), ("protocol", "chen-2011"), ("horizon", "24w")]
+    query: list[tuple[str, str | int | float | bool | None]] = [
+        ("protocol", "badoux-2011"),
+        ("protocol", "chen-2011"),
+        ("horizon", "24w"),
+    ]
     r = client.get("/compare", params=query)
     assert r.status_code == 200
     assert_secure_headers(r)
