@@ -43,7 +43,7 @@ def age(path: Path, seconds: float) -> None:
 
 
 @pytest.fixture
-def umask() -> Iterator[Callable[[int], None]]:
+def umask() -> Iterator[Callable[[int], int]]:
     """Set the process umask for one test and always put the old one back."""
     old = os.umask(0o022)
     os.umask(old)
@@ -52,7 +52,7 @@ def umask() -> Iterator[Callable[[int], None]]:
 
 
 @posix_only
-def test_world_readable_output_under_umask_077(tmp_path: Path, umask: Callable[[int], None]) -> None:
+def test_world_readable_output_under_umask_077(tmp_path: Path, umask: Callable[[int], int]) -> None:
     """Was: chmod 0644 after writing, so a patient's calendar was readable by everyone despite umask 077."""
     umask(0o077)
     write_atomic(tmp_path / "cal.csv", "date\n")
@@ -60,7 +60,7 @@ def test_world_readable_output_under_umask_077(tmp_path: Path, umask: Callable[[
 
 
 @posix_only
-def test_output_mode_ignored_umask_022(tmp_path: Path, umask: Callable[[int], None]) -> None:
+def test_output_mode_ignored_umask_022(tmp_path: Path, umask: Callable[[int], int]) -> None:
     """The ordinary umask still gives the ordinary 0644 (and 0640 under 027: the umask decides, not a constant)."""
     umask(0o022)
     write_atomic(tmp_path / "a.csv", "date\n")
@@ -70,7 +70,7 @@ def test_output_mode_ignored_umask_022(tmp_path: Path, umask: Callable[[int], No
 
 
 @posix_only
-def test_replacing_a_file_reset_its_mode(tmp_path: Path, umask: Callable[[int], None]) -> None:
+def test_replacing_a_file_reset_its_mode(tmp_path: Path, umask: Callable[[int], int]) -> None:
     """Was: a file the user had made 0600 (or 0640 for the pharmacy group) came back 0644 after a rewrite."""
     umask(0o022)
     target = tmp_path / "cal.csv"
@@ -267,3 +267,112 @@ def test_every_output_command_lacked_force(capsys: Capture) -> None:
             main([command, "--help"])
         text = capsys.readouterr().out
         assert "--force" in text and "standard output" in text, command
+
+
+# --- every output command, every kind of target (issue 11 item 5) ------------------------------------------
+
+OUTPUT_COMMANDS = {
+    "calendar": CSV_ARGS,
+    "dispense": ["dispense", "badoux-2011", "--start", "2027-01-04", "--cycles", "1", "--format", "csv"],
+    "compare": ["compare", "badoux-2011", "chen-2011", "--days", "56", "--format", "csv"],
+    "variant": ["variant", "badoux-2011", "--set", "lenalidomide.start=10"],
+    "simulate": ["simulate", "badoux-2011", "--patients", "20", "--format", "csv"],
+}
+
+
+def _needs(command: str) -> None:
+    if command == "simulate":
+        pytest.importorskip("numpy", reason="simulate needs numpy: pip install 'lenasched[sim]'")
+
+
+def _make_dangling_symlink(path: Path) -> str:
+    path.symlink_to(path.with_name("nowhere.csv"))
+    return "a symbolic link"
+
+
+def _make_symlink_to_directory(path: Path) -> str:
+    (path.parent / "real-dir").mkdir()
+    path.symlink_to(path.parent / "real-dir")
+    return "a symbolic link"
+
+
+@posix_only
+@pytest.mark.parametrize("command", sorted(OUTPUT_COMMANDS))
+@pytest.mark.parametrize(
+    "make",
+    [_make_directory, _make_symlink, _make_dangling_symlink, _make_symlink_to_directory, _make_fifo],
+    ids=["directory", "symlink", "dangling-symlink", "symlink-to-directory", "fifo"],
+)
+def test_cli_refuses_a_target_that_is_not_a_regular_file(
+    tmp_path: Path, capsys: Capture, command: str, make: Callable[[Path], str]
+) -> None:
+    """Each output command: one ``error:`` line, exit 1, the target and what it points to untouched."""
+    _needs(command)
+    target = tmp_path / "out.csv"
+    kind = make(target)
+    before = os.lstat(target)
+    assert main([*OUTPUT_COMMANDS[command], "-o", str(target)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines()[-1].startswith(f"error: cannot write {target}: it is {kind}, not a regular file")
+    assert [line for line in captured.err.splitlines() if line.startswith("error:")] == [captured.err.splitlines()[-1]]
+    after = os.lstat(target)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino) and temporaries(tmp_path) == []
+    if (tmp_path / "real.csv").exists():
+        assert (tmp_path / "real.csv").read_text() == "real\n"
+    assert not (tmp_path / "nowhere.csv").exists()
+
+
+@posix_only
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
+def test_cli_refuses_a_device(capsys: Capture, device: str) -> None:
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    assert main([*CSV_ARGS, "-o", device]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: cannot write {device}: it is a character device, not a regular file; "
+        "give a regular file (or - for standard output)"
+    ]
+
+
+@posix_only
+@pytest.mark.parametrize("command", sorted(OUTPUT_COMMANDS))
+def test_cli_read_only_needs_force(tmp_path: Path, capsys: Capture, command: str) -> None:
+    _needs(command)
+    target = tmp_path / "out.txt"
+    target.write_text("signed off\n")
+    target.chmod(0o444)
+    assert main([*OUTPUT_COMMANDS[command], "-o", str(target)]) == 1
+    assert f"cannot write {target}: it is read-only (mode 0444); use --force" in capsys.readouterr().err
+    assert target.read_text() == "signed off\n"
+    assert main([*OUTPUT_COMMANDS[command], "-o", str(target), "--force"]) == 0
+    assert target.read_text() != "signed off\n" and mode_of(target) == 0o444 and temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", sorted(OUTPUT_COMMANDS))
+def test_cli_dash_is_standard_output(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    _needs(command)
+    monkeypatch.chdir(tmp_path)
+    assert main([*OUTPUT_COMMANDS[command], "-o", "-"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}])
+def test_output_files_are_utf8_whatever_the_locale(tmp_path: Path, env: dict[str, str]) -> None:
+    """``-o FILE`` is UTF-8 under an ASCII locale; ``-o -`` falls back to ASCII instead of failing."""
+    target = tmp_path / "cal.html"
+    argv = ["calendar", "badoux-2011", "--start", "2027-01-04", "--cycles", "1", "--format", "html"]
+    environment = {**os.environ, "PYTHONIOENCODING": "", **env}
+    done = subprocess.run([sys.executable, "-m", "lenasched", *argv, "-o", str(target)], env=environment, check=False)
+    assert done.returncode == 0
+    text = target.read_bytes().decode("utf-8")
+    assert any(ord(c) > 127 for c in text)  # "·", "–": written as UTF-8, not escaped or replaced
+    done = subprocess.run(
+        [sys.executable, "-m", "lenasched", *argv, "-o", "-"], env=environment, capture_output=True, check=False
+    )
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    done.stdout.decode("ascii")

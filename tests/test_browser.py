@@ -1,7 +1,8 @@
 """The printable calendar in a real browser: headless Chromium renders it, prints it, screenshots it.
 
 Needs Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it where missing) or
-a binary named by ``LENASCHED_CHROMIUM``. Without one the tests skip, saying so. The screenshot is
+a binary named by ``LENASCHED_CHROMIUM``. Without one the tests skip, saying so, or fail where the
+browser is required (``LENASCHED_REQUIRE_BROWSER=1``, as ``.ci/run`` sets it). The screenshot is
 saved as ``cal.png`` in the test's temporary folder (``pytest --basetemp=DIR`` to keep it).
 """
 
@@ -31,11 +32,7 @@ TIMEOUT_S = 120
 
 
 CHROMIUM = find_chromium()  # the binary --format pdf prints with: LENASCHED_CHROMIUM, else the first on PATH
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; "
-    "install Debian's `chromium` package or set LENASCHED_CHROMIUM)",
-)
+pytestmark = pytest.mark.usefixtures("chromium_binary")  # skip without one, fail where required (tests/browser.py)
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

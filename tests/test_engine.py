@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -181,7 +181,7 @@ def test_engine_invariants(proto: lenasched.Protocol, cycles: int, start: date) 
         window = next(w for w in cal.windows if w.phase == day.phase and w.cycle == day.cycle)
         assert day.date in window.on_days and day.date not in window.rest_days
         # no dose on a rest day, never above the cap
-        assert day.cycle_day in regimen.days_in(day.cycle)
+        assert day.cycle_day in regimen.days_in(cast(int, day.cycle))
         assert day.dose <= regimen.max_dose
         # doses follow the escalation steps in order, one level at a time
         if regimen.escalation is not None:

@@ -185,7 +185,7 @@ def event_cases(draw: st.DrawFn, *, delays_only: bool = False) -> EventCase:
     # phase changes are where engines go wrong: half the time the first hold starts just before one
     changes = [(b.start - case.start).days for a, b in itertools.pairwise(spans) if a.phase != b.phase]
     if not delays_only:
-        if changes and draw(st.booleans()):
+        if changes and draw(st.booleans()):  # type: ignore[arg-type]  # mypy types `and` from the list
             cursor = max(0, draw(st.sampled_from(changes)) - draw(st.integers(0, 21)))
         else:
             cursor = draw(st.integers(0, last))
@@ -517,7 +517,9 @@ def delayed_plan(protocol: Protocol, start: date, events: PatientEvents) -> tupl
     """The oracle's plan with the delays applied: each cycle moves by the delays of it and earlier cycles."""
     plan = expected(protocol, start)
     delays = events.delays()
-    shift = {(s.phase, s.cycle): sum(d for c, d in delays.items() if c <= i) for i, s in enumerate(plan.spans, 1)}
+    shift: dict[tuple[str | None, int], int] = {
+        (s.phase, s.cycle): sum(d for c, d in delays.items() if c <= i) for i, s in enumerate(plan.spans, 1)
+    }
 
     def move(row: Row) -> Row:
         by = shift[(row.phase, row.cycle)] if row.cycle is not None else 0
@@ -798,8 +800,8 @@ def calendar_of(
 def changed(row: DoseDay, **changes: Any) -> DoseDay:
     """A copy of an engine row with ``changes`` (whether ``DoseDay`` is a named tuple or a dataclass)."""
     if hasattr(row, "_replace"):
-        return row._replace(**changes)  # type: ignore[no-any-return]
-    return dataclasses.replace(row, **changes)
+        return row._replace(**changes)
+    return dataclasses.replace(row, **changes)  # type: ignore[type-var]  # the dataclass form
 
 
 def with_doses(calendar: Calendar, dose_of: Callable[[DoseDay], Decimal], note: str = "") -> Calendar:
@@ -1092,7 +1094,7 @@ def floor_scenario() -> Scenario:
 def hold_scenario(level: str) -> Scenario:
     """Held on days 10-19 of induction cycle 1; resumed on day 20 at the same level or one level lower."""
     hold, resume = START + timedelta(days=9), START + timedelta(days=19)
-    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level=level)])  # type: ignore[arg-type]
+    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level=level)])
     plan = expected(two_phases(), START)
     rows = [r for r in plan.rows if not hold <= r.date < resume]
     cal = calendar_of(two_phases(), START, rows, plan.spans, _audit(events))
@@ -1162,7 +1164,7 @@ def short_induction_then_escalation() -> Protocol:
 def _held_in_induction(level: str, resume_day: int) -> Scenario:
     """Held from induction day 3 to ``resume_day``; induction has nothing after day 7; maintenance as planned."""
     hold, resume = START + timedelta(days=2), START + timedelta(days=resume_day - 1)
-    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level=level)])  # type: ignore[arg-type]
+    events = PatientEvents(events=[Hold(date=hold, reason="neutropenia"), Resume(date=resume, level=level)])
     protocol = short_induction_then_escalation()
     plan = expected(protocol, START)
     rows = [r for r in plan.rows if not hold <= r.date < resume]

@@ -201,7 +201,7 @@ def test_every_event_appears_in_the_audit_trail_exactly_once(case: tuple[int, Pa
             for drug in ("lenalidomide", "aspirin"):
                 assert counts[(drug, event.describe())] == 1, (drug, event, cal.modifications)
         else:
-            drug = getattr(event, "drug", None)
+            drug = getattr(event, "drug", None)  # type: ignore[assignment]
             matching = [k for k in counts if k[0] == drug and k[1].startswith(event.describe())]
             assert sum(counts[k] for k in matching) == 1, (event, cal.modifications)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -203,7 +203,7 @@ def test_invariants_after_any_valid_events(evs: PatientEvents) -> None:
     ladder = regimen.dose_levels.value if regimen.dose_levels else []
     for day in cal.for_drug("lenalidomide"):
         assert day.dose <= D(25) and day.dose >= min(ladder)  # never above the cap nor below the floor
-        assert day.cycle_day in regimen.days_in(day.cycle)  # rest days stay rest days
+        assert day.cycle_day in regimen.days_in(cast(int, day.cycle))  # rest days stay rest days
     for window in cal.windows:
         assert len(window.on_days) + len(window.rest_days) == (window.end - window.start).days + 1
     assert to_csv(expand(proto, START, patient=PATIENT, events=evs)) == to_csv(cal)
@@ -282,7 +282,7 @@ WEEKLY = protocol_from_dict(
 def test_every_dose_day_lies_inside_its_cycle_window_after_delays(delays: dict[int, int]) -> None:
     evs = events(*({"delay": {"cycle": c, "days": d}} for c, d in delays.items()))
     cal = expand(WEEKLY, START, events=evs)
-    windows = {(w.phase, w.cycle): w for w in cal.windows}
+    windows: dict[tuple[str, int | None], Any] = {(w.phase, w.cycle): w for w in cal.windows}
     for day in cal:
         window = windows[(day.phase, day.cycle)]
         assert window.start <= day.date <= window.end

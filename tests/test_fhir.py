@@ -25,7 +25,7 @@ from .goldens import check_golden
 try:
     from fhir.resources.R4B.bundle import Bundle
 except ImportError:  # the optional extra is not installed
-    Bundle = None
+    Bundle = None  # type: ignore[misc, assignment]
 
 needs_fhir = pytest.mark.skipif(Bundle is None, reason="fhir.resources is not installed: pip install 'lenasched[fhir]'")
 Given = tuple[date, str, Decimal]
@@ -284,7 +284,7 @@ def test_one_request_per_day_and_subject() -> None:
 @given(calendars())
 def test_dosages_give_exactly_the_calendar(calendar: Calendar) -> None:
     for granularity in ("step", "day"):
-        data = parse(to_fhir(calendar, granularity=granularity))  # type: ignore[arg-type]
+        data = parse(to_fhir(calendar, granularity=granularity))
         assert sorted(given_doses(data)) == sorted(calendar_doses(calendar))
         assert r4_paths_ok(data)
 

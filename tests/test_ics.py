@@ -242,3 +242,88 @@ def test_round_trip_matches_the_calendar_for_generated_protocols(
         (d.date, f"Lenalidomide {dose} mg") for d in cal.days
     )
     assert len({str(e["uid"]) for e in events}) == len(cal.days)
+
+
+# --- line breaks in protocol text never break or inject a content line -----------------------------------
+
+# YAML escapes: CR alone, CR LF, LF, NEL (\N), LINE and PARAGRAPH SEPARATOR (\L, \P), vertical tab, form feed.
+HOSTILE_TITLE = r"Title\rATTENDEE:mailto:evil@example.com\r\nX-INJ-TITLE:1\nEND:VEVENT\NX-A:1\LX-B:1\PX-C:1\vX-D:1\f"
+HOSTILE_PHASE = r"induction\rX-INJ-PHASE:1\r\nBEGIN:VALARM"
+EVENT_PROPERTIES = {
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "SUMMARY",
+    "DESCRIPTION",
+    "STATUS",
+    "TRANSP",
+    "CLASS",
+    "DTSTAMP",
+    "SEQUENCE",
+}
+
+
+def hostile_ics() -> tuple[bytes, Calendar]:
+    text = PROTOCOL_YAML.replace(
+        "title: Printing test regimen (lenalidomide 2.5 then 5 mg, rituximab, aspirin)", f'title: "{HOSTILE_TITLE}"'
+    )
+    text = text.replace("  - name: induction", f'  - name: "{HOSTILE_PHASE}"')
+    text = text.replace("  - name: maintenance", '  - name: "maintenance\\r=cmd|x"')
+    protocol = parse_protocol(text)
+    assert "\r" in protocol.title and "\r" in protocol.phases[0].name
+    cal = expand(protocol, START, patient=Patient(bsa_m2=Decimal("1.80")))
+    return to_ics(cal, reminder=time(8, 0), tz="Europe/Rome", remarks=["a remark\rX-INJ-REMARK:1"]), cal
+
+
+def test_carriage_returns_in_protocol_text_never_end_a_content_line() -> None:
+    """Was: a bare CR in the title went into X-WR-CALNAME as it was, and CR LF made icalendar raise
+    ("Content line can not contain unescaped new line characters": an internal error in the CLI)."""
+    data, _ = hostile_ics()
+    assert data.count(b"\r") == data.count(b"\r\n"), "a bare CR"
+    assert data.count(b"\n") == data.count(b"\r\n"), "a bare LF"
+    names = set()
+    for line in data.split(b"\r\n"):
+        if not line or line[:1] in (b" ", b"\t"):
+            continue
+        names.add(line.split(b":", 1)[0].split(b";", 1)[0].decode())
+    assert not {n for n in names if n.startswith("X-INJ") or n in ("ATTENDEE", "X-A", "X-B", "X-C", "X-D")}, names
+    for text in (b"\x0b", b"\x0c", "\u2028".encode(), "\u2029".encode(), "\x85".encode()):
+        assert text not in data
+
+
+def test_a_second_and_third_parser_see_no_extra_property() -> None:
+    data, cal = hostile_ics()
+    ical = parse(data)
+    events = ical.walk("VEVENT")
+    assert len(all_day_events(ical)) == len(cal.days)
+    for event in events:
+        assert set(event) == EVENT_PROPERTIES, set(event) - EVENT_PROPERTIES
+        assert "\r" not in str(event["summary"]) and "\n" not in str(event["summary"])
+        assert "\r" not in str(event["description"])
+    assert [c.name for c in ical.subcomponents].count("VEVENT") == len(events)
+    assert all(len(e.walk("VALARM")) == (1 if e in timed_events(ical) else 0) for e in events)
+
+    vobject = pytest.importorskip("vobject")
+    parsed = vobject.readOne(data.decode("utf-8"))
+    assert {k.upper() for k in parsed.contents} <= {"PRODID", "VERSION", "CALSCALE", "X-WR-CALNAME", "X-WR-CALDESC"} | {
+        "VEVENT",
+        "VTIMEZONE",
+    }
+    assert "\r" not in parsed.contents["x-wr-calname"][0].value
+    for vevent in parsed.vevent_list:
+        assert {k.upper() for k in vevent.contents} <= EVENT_PROPERTIES | {"VALARM"}, vevent.contents.keys()
+
+    recurring = pytest.importorskip("recurring_ical_events")
+    found = recurring.of(ical).between(START, START + timedelta(days=60))
+    assert len(found) == len(events)
+    assert all(set(e) <= EVENT_PROPERTIES | {"RECURRENCE-ID"} for e in found)
+
+
+def test_cli_ics_of_a_title_with_crlf_is_written(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """Was: ``error: internal error: AssertionError: Content line can not contain unescaped new line characters``."""
+    source = tmp_path / "p.yaml"
+    source.write_text(PROTOCOL_YAML.replace("title: Printing", 'title: "Printing\\r\\nATTENDEE:x\\r"\n#'))
+    assert main(["calendar", str(source), "--start", "2026-03-16", "--bsa", "1.8", "--format", "ics"]) == 0
+    captured = capsysbinary.readouterr()
+    assert b"internal error" not in captured.err
+    assert b"X-WR-CALNAME:Treatment calendar: Printing ATTENDEE:x \r\n" in captured.out

@@ -66,7 +66,7 @@ def test_a_dose_no_capsule_of_the_market_makes_is_refused_by_the_calendar() -> N
     protocol = lenasched.protocol_from_dict(data)
     for market in ("us", "eu"):
         with pytest.raises(CapsuleError, match="no lenalidomide capsule makes 3 mg"):
-            lenasched.expand(protocol, START, cycles=1, market=market)  # type: ignore[arg-type]
+            lenasched.expand(protocol, START, cycles=1, market=market)
 
 
 def test_eu_with_a_crcl_is_refused_not_answered_from_the_us_table() -> None:

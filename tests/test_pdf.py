@@ -1,7 +1,8 @@
 """``--format pdf``: the printable calendar printed by headless Chromium (see lenasched/formats/pdf.py).
 
 Needs Debian's ``chromium`` (or ``LENASCHED_CHROMIUM``); without it the printing tests skip, saying
-so, and the one-line error is still tested. Page counts are read with pypdf (the test extra).
+so (or fail, under ``LENASCHED_REQUIRE_BROWSER=1`` as in CI), and the one-line error is still tested.
+Page counts are read with pypdf (the test extra).
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from lenasched import Patient, expand, get_protocol
 from lenasched.calendar import Calendar
 from lenasched.cli import main
 from lenasched.formats.html import calendar_page, to_html
-from lenasched.formats.pdf import find_chromium, html_to_pdf, normalise_pdf
+from lenasched.formats.pdf import html_to_pdf, normalise_pdf
 
+from .browser import import_or_unavailable
 from .test_html import make_calendar
 
-pypdf = pytest.importorskip("pypdf")
-needs_chromium = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="no Chromium binary found (chromium, chromium-browser, google-chrome; install Debian's `chromium` "
-    "or set LENASCHED_CHROMIUM)",
+pypdf = import_or_unavailable(
+    "pypdf", "the PDF tests read pages with pypdf: pip install -e '.[test]'", module_level=True
 )
+needs_chromium = pytest.mark.usefixtures("chromium_binary")  # skip without one, fail where required (tests/browser.py)
 #: Landscape page sizes in PDF points.
 SIZES = {"a4": (842, 595), "letter": (792, 612)}
 

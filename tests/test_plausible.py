@@ -29,7 +29,7 @@ def _cg(position: int) -> Callable[[D, frozenset[str]], object]:
     def build(value: D, allow: frozenset[str]) -> object:
         args: list[Any] = [60, D(70), D(1)]
         args[position] = value
-        return cockcroft_gault(*args, "male", allow_implausible=allow)
+        return cockcroft_gault(*args, "male", allow_implausible=allow)  # type: ignore[misc]
 
     return build
 

@@ -79,15 +79,15 @@ def test_figure_data(comparison: lenasched.Comparison) -> None:
     daily_ax, total_ax = figure.axes
     assert len(daily_ax.lines) == len(total_ax.lines) == 2
     for s, daily, total in zip(series, daily_ax.lines, total_ax.lines, strict=True):
-        assert list(daily.get_xdata()) == list(s.days)
-        assert list(daily.get_ydata()) == [float(x) for x in s.daily_mg]
+        assert list(daily.get_xdata()) == list(s.days)  # type: ignore[arg-type]
+        assert list(daily.get_ydata()) == [float(x) for x in s.daily_mg]  # type: ignore[arg-type]
         assert daily.get_drawstyle() == "steps-post"
-        assert list(total.get_ydata()) == [float(x) for x in s.cumulative_mg]
+        assert list(total.get_ydata()) == [float(x) for x in s.cumulative_mg]  # type: ignore[arg-type]
         assert daily.get_label() == total.get_label() == s.label
     assert daily_ax.get_ylabel() == "daily dose (mg)"
     assert total_ax.get_ylabel() == "cumulative dose (mg)"
     assert total_ax.get_xlabel().startswith("study day")
-    assert [t.get_text() for t in daily_ax.get_legend().get_texts()] == ["on-off", "steps"]
+    assert [t.get_text() for t in daily_ax.get_legend().get_texts()] == ["on-off", "steps"]  # type: ignore[union-attr]
     assert "daily dose" in figure.get_suptitle() and "cumulative" in figure.get_suptitle()
 
 
@@ -98,10 +98,10 @@ def test_legends_never_cover_data(comparison: lenasched.Comparison) -> None:
     from lenasched.plot import plot_figure
 
     figure = plot_figure(comparison_series(comparison))
-    FigureCanvasAgg(figure).draw()
+    FigureCanvasAgg(figure).draw()  # type: ignore[no-untyped-call]
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     for ax in figure.axes:
-        legend = ax.get_legend().get_window_extent(renderer)
+        legend = ax.get_legend().get_window_extent(renderer)  # type: ignore[union-attr]
         area = ax.get_window_extent(renderer)
         assert legend.x0 >= area.x1  # entirely to the right of the plotting area
 

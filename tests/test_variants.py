@@ -120,7 +120,7 @@ def test_identity_and_provenance(chen: lenasched.Protocol) -> None:
     assert v.notes is not None and v.notes.startswith("Built for the tests.")
     assert "What-if variant of chen-like" in v.notes and "lenasched 9.9" in v.notes
     assert "lenalidomide (induction) start: 2.5 -> 5" in v.notes
-    assert v.outcomes == lenasched.Protocol.model_fields["outcomes"].default_factory()  # type: ignore[misc]
+    assert v.outcomes == lenasched.Protocol.model_fields["outcomes"].default_factory()  # type: ignore[misc, call-arg]
     assert [path for path, _ in v.assumptions()] == ["phases.0.drugs.0.escalation.start"]
     assert apply_overrides(chen, ["lenalidomide.start=5"], new_id="chen-fast").id == "chen-fast"
 

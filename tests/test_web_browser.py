@@ -2,7 +2,8 @@
 the form, gets the calendar, prints it to PDF, downloads each format and submits bad input.
 
 Uses the system Chromium (Debian's ``chromium``, or ``LENASCHED_CHROMIUM``); Playwright never downloads
-a browser here. Skips, saying why, without Playwright, the web extra or a Chromium. Screenshots go
+a browser here. Skips, saying why, without Playwright, the web extra or a Chromium (fails instead under
+``LENASCHED_REQUIRE_BROWSER=1``, as ``.ci/run`` sets it: see tests/browser.py). Screenshots go
 to the test's temporary folder; set ``LENASCHED_WEB_SCREENSHOTS=docs/img`` to refresh the ones in the
 documentation (docs/web.md).
 """
@@ -20,20 +21,18 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("starlette", reason="the web app needs starlette: pip install -e '.[web]'")
-uvicorn = pytest.importorskip("uvicorn", reason="lenasched serve needs uvicorn: pip install -e '.[web]'")
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright: pip install playwright")
+from .browser import import_or_unavailable, unavailable
+
+import_or_unavailable("starlette", "the web app needs starlette: pip install -e '.[web]'", module_level=True)
+uvicorn = import_or_unavailable("uvicorn", "lenasched serve needs uvicorn: pip install -e '.[web]'", module_level=True)
+sync_api = import_or_unavailable("playwright.sync_api", "needs Playwright: pip install playwright", module_level=True)
 
 from lenasched.cli import main  # noqa: E402
 from lenasched.formats.pdf import find_chromium  # noqa: E402
 from lenasched.web.app import create_app  # noqa: E402
 
 CHROMIUM = find_chromium()  # the binary --format pdf prints with: LENASCHED_CHROMIUM, else the first on PATH
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; "
-    "install Debian's `chromium` package or set LENASCHED_CHROMIUM)",
-)
+pytestmark = pytest.mark.usefixtures("chromium_binary")  # skip without one, fail where required (tests/browser.py)
 START = "2026-12-01"
 
 
@@ -65,8 +64,8 @@ def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         try:
             launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu"])
-        except Exception as exc:  # pragma: no cover - a broken Chromium is a skip with its reason, not a failure
-            pytest.skip(f"Chromium at {CHROMIUM} did not start under Playwright: {exc}")
+        except Exception as exc:  # pragma: no cover - a broken Chromium: skip with the reason (fail where required)
+            unavailable(f"Chromium at {CHROMIUM} did not start under Playwright: {exc}")
         yield launched
         launched.close()
 
@@ -188,7 +187,7 @@ def test_calendar_print_downloads_and_bad_input(page: Any, server: str, tmp_path
 
 
 def test_compare_page_with_plot(page: Any, server: str, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib", reason="the compare plot needs matplotlib: pip install -e '.[plot]'")
+    import_or_unavailable("matplotlib", "the compare plot needs matplotlib: pip install -e '.[plot]'")
     page.goto(server + "/compare")
     for pid in ("badoux-2011", "chen-2011", "ferrajoli-2008"):
         page.check(f"input[name=protocol][value='{pid}']")

@@ -127,6 +127,8 @@ def json_text(data: Any) -> str:
 
 def csv_text(rows: Sequence[dict[str, Any]], *, missing: dict[str, str] | None = None) -> str:
     """CSV of dict rows (columns from the first row); ``missing`` gives per-column text for ``None``."""
+    from ..formats.cells import text_cell
+
     buffer = io.StringIO()
     if not rows:
         return ""
@@ -138,8 +140,10 @@ def csv_text(rows: Sequence[dict[str, Any]], *, missing: dict[str, str] | None =
         for column in columns:
             value = row.get(column)
             if value is None:
-                cells.append((missing or {}).get(column, ""))
-            else:
+                cells.append(text_cell((missing or {}).get(column, "")))
+            elif isinstance(value, str):  # text (a title, a setting) cannot start a formula: see formats/cells
+                cells.append(text_cell(value))
+            else:  # numbers stay numbers: a study day -3 is not text to neutralise
                 cells.append(format_dose(value) if isinstance(value, Decimal) else str(value))
         writer.writerow(cells)
     return buffer.getvalue()

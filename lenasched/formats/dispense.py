@@ -10,6 +10,7 @@ from typing import Any
 from ..dispense import DispensePlan
 from ..doses import format_dose
 from ..renal import RenalAdjustment
+from .cells import text_cell
 
 __all__ = ["DISPENSE_CSV_COLUMNS", "plan_csv", "plan_dict", "plan_json", "renal_dict"]
 
@@ -40,8 +41,8 @@ def plan_csv(plan: DispensePlan) -> str:
             writer.writerow(
                 (
                     fill.number,
-                    fill.drug,
-                    fill.phase,
+                    text_cell(fill.drug),  # text cells cannot start a formula (see .cells); numbers stay numbers
+                    text_cell(fill.phase),
                     fill.cycle,
                     fill.first.isoformat(),
                     fill.last.isoformat(),
@@ -50,8 +51,8 @@ def plan_csv(plan: DispensePlan) -> str:
                     format_dose(line.strength_mg),
                     line.capsules,
                     format_dose(line.total_mg),
-                    " | ".join(fill.flags),
-                    " | ".join(fill.instructions),
+                    text_cell(" | ".join(fill.flags)),
+                    text_cell(" | ".join(fill.instructions)),
                 )
             )
     return buffer.getvalue()

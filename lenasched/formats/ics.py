@@ -307,10 +307,10 @@ def build_ics(
     ical.add("prodid", PRODID)
     ical.add("version", "2.0")
     ical.add("calscale", "GREGORIAN")
-    ical.add("x-wr-calname", f"Treatment calendar: {calendar.protocol.title}")
+    ical.add("x-wr-calname", _one_line(f"Treatment calendar: {calendar.protocol.title}"))
     off_label = off_label_note(calendar.protocol)
     caldesc = [f"{calendar.protocol.citation.short()}.", *([off_label] if off_label else []), *remarks, DISCLAIMER]
-    ical.add("x-wr-caldesc", " ".join(caldesc))
+    ical.add("x-wr-caldesc", _one_line(" ".join(caldesc)))
     for event in [*planned, *gone]:
         ical.add_component(event)
     timed = [e.decoded("dtstart") for e in (*planned, *gone) if isinstance(e.decoded("dtstart"), datetime)]
@@ -327,19 +327,37 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
+# Line breaks of every kind (CR LF, bare CR, NEL, LINE and PARAGRAPH SEPARATOR, VT, FF) and other control
+# characters. Protocol titles, phase names, notes and drug names are text from files anyone can write; a
+# bare CR in a property value would end the content line in some readers and start an injected property.
+_BREAKS = re.compile(r"\r\n?|[\n\x0b\x0c\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    """``text`` for a one-line property (SUMMARY, X-WR-CALNAME): every line break and control is a space."""
+    return _CONTROLS.sub(" ", _BREAKS.sub(" ", text))
+
+
+def _lines(text: str) -> str:
+    """``text`` for DESCRIPTION: line breaks as ``\\n`` only (escaped by icalendar), other controls as spaces."""
+    return _CONTROLS.sub(" ", _BREAKS.sub("\n", text))
+
+
 def _all_day(
     uid: str, when: date, summary: str, text: str, calendar: Calendar, remarks: Sequence[str]
 ) -> icalendar.Event:
     import icalendar
 
     protocol = calendar.protocol
-    lines = [text, *remarks, f"{protocol.title} ({protocol.id}; {protocol.citation.short()}).", DISCLAIMER]
+    about = _one_line(f"{protocol.title} ({protocol.id}; {protocol.citation.short()}).")
+    lines = [text, *remarks, about, DISCLAIMER]
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstart", when)
     event.add("dtend", when + timedelta(days=1))
-    event.add("summary", summary)
-    event.add("description", "\n".join(lines))
+    event.add("summary", _one_line(summary))
+    event.add("description", _lines("\n".join(lines)))
     event.add("status", "CONFIRMED")
     event.add("transp", "TRANSPARENT")
     event.add("class", "PRIVATE")
@@ -349,7 +367,7 @@ def _all_day(
 def _reminder_event(uid: str, when: date, what: Sequence[str], start: datetime) -> icalendar.Event:
     import icalendar
 
-    text = "Today: " + "; ".join(what)
+    text = _one_line("Today: " + "; ".join(what))
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstart", start)
@@ -371,7 +389,7 @@ def _cancelled(uid: str, old: icalendar.Component) -> icalendar.Event:
     """The cancellation of an event of the previous file (no alarm; DTSTAMP and SEQUENCE added later)."""
     import icalendar
 
-    summary = str(old.get("summary", ""))
+    summary = _one_line(str(old.get("summary", "")))
     summary = summary.removeprefix(CANCELLED_PREFIX)
     event = icalendar.Event()
     event.add("uid", uid)
@@ -381,7 +399,10 @@ def _cancelled(uid: str, old: icalendar.Component) -> icalendar.Event:
     event.add("summary", CANCELLED_PREFIX + summary)
     event.add(
         "description",
-        f'No longer in the plan: this replaces "{summary}". Do not take it unless the care team says so.\n{DISCLAIMER}',
+        _lines(
+            f'No longer in the plan: this replaces "{summary}". Do not take it unless the care team says so.\n'
+            + DISCLAIMER
+        ),
     )
     event.add("status", "CANCELLED")
     event.add("transp", "TRANSPARENT")

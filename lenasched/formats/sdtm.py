@@ -42,6 +42,7 @@ from typing import Literal
 from ..calendar import Calendar, DoseDay
 from ..doses import format_dose
 from ..errors import ScheduleError
+from .cells import text_cell
 from .intervals import dose_intervals
 from .sdtm_ct import CT_PACKAGE, DOSE_FORMS, FREQUENCY_DAILY, FREQUENCY_ONCE, ROUTE_DOSE_FORMS, ROUTES, epoch_of
 
@@ -231,13 +232,18 @@ def _text(value: object) -> str:
     return format_dose(value) if isinstance(value, Decimal) else str(value)
 
 
+def _cell(name: str, value: object) -> str:
+    """A CSV cell: numeric variables as numbers (a lead-in --STDY is -3), text that cannot start a formula."""
+    return _text(value) if name in NUMERIC else text_cell(_text(value))
+
+
 def _csv(calendar: Calendar, domain: Domain, usubjid: str) -> str:
     columns = [name for name, _ in _SPECS[domain]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in sdtm_rows(calendar, domain, usubjid=usubjid):
-        writer.writerow([_text(row[c]) for c in columns])
+        writer.writerow([_cell(c, row[c]) for c in columns])
     return buffer.getvalue()
 
 

@@ -10,7 +10,7 @@ class TestChen2011(ProtocolCase):
 
     def test_one_dose_level_per_cycle(self) -> None:
         """ASH 2008: "2.5mg cycle 1, 5mg cycle 2, 10mg cycle 3 and thereon"."""
-        expected = {1: "2.5", 21: "2.5", 29: 5, 49: 5, 57: 10, 77: 10, 309: 10}
+        expected: dict[int, str | int] = {1: "2.5", 21: "2.5", 29: 5, 49: 5, 57: 10, 77: 10, 309: 10}
         assert {d: self.dose("lenalidomide", d) for d in expected} == {d: Decimal(x) for d, x in expected.items()}
         assert max(d.dose for d in self.calendar.for_drug("lenalidomide")) == Decimal(10)
 

@@ -26,7 +26,7 @@ class TestJames2014Lr(ProtocolCase):
 
     def test_escalation_2_5_then_5_on_day_8_then_10_from_cycle_2(self) -> None:
         """Review: "2,5 mg daily with an escalation up to 5 mg and 10 mg on day 8, if tolerated" (reading assumed)."""
-        expected = {1: "2.5", 7: "2.5", 8: 5, 21: 5, CYCLE_2_START: 10, CYCLE_2_START + 20: 10}
+        expected: dict[int, str | int] = {1: "2.5", 7: "2.5", 8: 5, 21: 5, CYCLE_2_START: 10, CYCLE_2_START + 20: 10}
         assert {d: self.dose("lenalidomide", d) for d in expected} == {d: Decimal(x) for d, x in expected.items()}
         assert max(d.dose for d in self.calendar.for_drug("lenalidomide")) == Decimal(10)
 
