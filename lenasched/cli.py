@@ -849,6 +849,16 @@ def _ascii_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
         return bytes([ord(char) - 0xDC00]), error.start + 1
     if char in _ASCII:
         return _ASCII[char], error.start + 1
+    if "\u2500" <= char <= "\u257f":  # box drawing (a table written with -o - to an ASCII stream)
+        name = unicodedata.name(char, "")
+        ascii_box = (
+            "|"
+            if "VERTICAL" in name and "HORIZONTAL" not in name
+            else "-"
+            if "HORIZONTAL" in name and "VERTICAL" not in name
+            else "+"
+        )
+        return ascii_box, error.start + 1
     plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
     return (plain if plain.strip() else char.encode("ascii", "backslashreplace").decode("ascii")), error.start + 1
 
