@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .calendar import Calendar, CycleWindow, DoseDay, Modification
     from .comparison import Comparison, compare
-    from .engine import expand
+    from .engine.expand import expand
     from .errors import LenaschedError, ProtocolError, ScheduleError, UnknownProtocolError
     from .events import PatientEvents
     from .loader import load_events, load_protocol, parse_protocol, protocol_from_dict

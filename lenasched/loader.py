@@ -11,16 +11,23 @@ import difflib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import ProtocolError
 from .events import PatientEvents
 from .paths import addons_dir
 from .protocol import AddOn, FieldProblem, Protocol
+
+if TYPE_CHECKING:
+    import yaml
+
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = object  # PyYAML is imported on the first parse: see _loader_class
 
 __all__ = [
     "load_addon",
@@ -55,8 +62,11 @@ class _LimitExceeded(Exception):
         self.hint = hint
 
 
-class _GuardedLoader(yaml.SafeLoader):
+class _GuardedLoader(_SafeLoader):
     """SafeLoader with limits, so a small hostile file is refused at once instead of exhausting memory.
+
+    Written as a mixin and put on PyYAML's ``SafeLoader`` by ``_loader_class`` on the first parse, so
+    a run that parses nothing (every bundled protocol from the cache) never imports PyYAML.
 
     Counts aliases and nesting depth while composing, and replaces PyYAML's merge-key flattening by
     one that first counts what the merges would bring in (an alias chain of ``<<: [*a, *a]`` doubles
@@ -164,6 +174,16 @@ class _GuardedLoader(yaml.SafeLoader):
             node.value = merged + node.value
 
 
+@cache
+def _loader_class() -> type[_GuardedLoader]:
+    """``_GuardedLoader`` on ``yaml.SafeLoader``; imports PyYAML, also as this module's ``yaml``, on first use."""
+    import yaml
+
+    globals()["yaml"] = yaml  # the readers below name yaml's classes; every parse passes here first
+    made = type("_GuardedLoader", (_GuardedLoader, yaml.SafeLoader), {"__module__": __name__})
+    return cast("type[_GuardedLoader]", made)
+
+
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
 )
@@ -256,8 +276,9 @@ def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Marks]:
     """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=source)
+    loader_class = _loader_class()
     try:
-        loader = _GuardedLoader(text)  # the reader checks every character here, before parsing
+        loader = loader_class(text)  # the reader checks every character here, before parsing
     except yaml.reader.ReaderError as exc:
         raise _unreadable_character(text, source, exc) from None
     reader = _Reader(loader, source)
@@ -415,16 +436,41 @@ def _load_model(path: str | Path, model: type[_M]) -> _M:
 
 
 def _find_addon(name: str, base_dir: str | Path | None) -> Path:
-    candidates = [Path(base_dir) / "addons" / f"{name}.yaml"] if base_dir is not None else []
-    candidates.append(addons_dir() / f"{name}.yaml")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+    """The file of add-on ``name``: ``NAME.yaml`` in the protocol's own ``addons/`` folder, else a bundled one.
+
+    An add-on is named, never a path: ``..``, ``/`` and absolute paths are refused, and so is a file that
+    is a symbolic link leading out of its add-on folder. The refusal says where add-ons may live and never
+    opens the file, so nothing of a file outside those folders reaches the message.
+    """
+    import re
+
+    folders = [Path(base_dir) / "addons"] if base_dir is not None else []
+    folders.append(addons_dir())
+    where = " or ".join(str(folder) for folder in folders)
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+        raise ProtocolError(
+            f"{name!r} is not an add-on name: add-ons are included by name, not by path",
+            hint=f"write the add-on's id (lower-case letters, digits and '-'); add-ons live in {where} as <id>.yaml",
+        )
+    for folder in folders:
+        candidate = folder / f"{name}.yaml"
+        if not candidate.is_file():
+            continue
+        try:
+            real_folder, real = folder.resolve(strict=True), candidate.resolve(strict=True)
+        except (OSError, RuntimeError):  # a loop of links, or the file went away
+            continue
+        if not real.is_relative_to(real_folder):
+            raise ProtocolError(
+                f"add-on {name!r}: {candidate} is a link to a file outside {folder}; it is not read",
+                hint=f"add-ons live in {where} as <id>.yaml; copy the file there instead of linking to it",
+            )
+        return candidate
     known = sorted(p.stem for p in addons_dir().glob("*.yaml"))
     close = difflib.get_close_matches(name, known, n=1)
     raise ProtocolError(
         f"unknown add-on {name!r}",
-        hint=f"did you mean {close[0]!r}?" if close else "known add-ons: " + ", ".join(known),
+        hint=f"did you mean {close[0]!r}?" if close else f"add-ons live in {where}; bundled: " + ", ".join(known),
     )
 
 

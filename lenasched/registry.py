@@ -11,14 +11,15 @@ former one (:func:`alias_note`).
 
 from __future__ import annotations
 
-import difflib
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UnknownProtocolError
-from .loader import load_protocol
-from .paths import protocols_dir
-from .protocol import Protocol
+from .paths import addons_dir, protocols_dir
+
+if TYPE_CHECKING:
+    from .protocol import Protocol
 
 __all__ = [
     "ALIASES",
@@ -84,6 +85,8 @@ def protocol_path(protocol_id: str) -> Path:
     folder = protocols_dir() / "label" if name.startswith(LABEL_PREFIX) else protocols_dir()
     path = folder / f"{name}.yaml"
     if not path.is_file() or name != name.strip() or "/" in name:
+        import difflib
+
         known = bundled_ids()
         close = difflib.get_close_matches(protocol_id, known, n=3, cutoff=0.5)
         if not close:
@@ -99,7 +102,43 @@ def get_protocol(protocol_id: str) -> Protocol:
 
 @cache
 def _bundled(protocol_id: str) -> Protocol:
-    return load_protocol(protocol_path(protocol_id))
+    """A bundled protocol, validated once per installation rather than once per run.
+
+    The validated model is kept in the user's cache (``lenasched.cache``), keyed by the file's bytes,
+    the add-on files it includes and lenasched's code; a run that finds it there reads it back without
+    parsing YAML or building validators. Anything else (a first run, an edited file or add-on, another
+    release, a corrupt entry) validates the file as before, and a file that fails to validate is never
+    cached. Files named by path (``resolve``) are always validated: only the bundled set is cached.
+    """
+    from . import cache as cached
+    from .protocol import Protocol
+
+    path = protocol_path(protocol_id)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    if data is not None:
+        hit = cached.load_model("protocol", protocol_id, data, Protocol)
+        if hit is not None and hit.id == protocol_id:
+            return hit
+    from .loader import load_protocol
+
+    protocol = load_protocol(path)
+    if data is not None:
+        cached.store_model("protocol", protocol_id, data, protocol, _addon_files(protocol, path))
+    return protocol
+
+
+def _addon_files(protocol: Protocol, path: Path) -> list[Path]:
+    """Where the loader looks for each add-on ``protocol`` includes: beside the file, then bundled.
+
+    The cache entry of a bundled protocol depends on all of them, present or absent: an add-on that is
+    edited, or that appears where the loader would look first, makes the entry miss.
+    """
+    names = dict.fromkeys(include.addon for include in protocol.includes)
+    folders = dict.fromkeys((path.parent / "addons", addons_dir()))
+    return [folder / f"{name}.yaml" for name in names for folder in folders]
 
 
 def _names_a_file(text: str) -> bool:
@@ -110,5 +149,7 @@ def resolve(name: str | Path) -> Protocol:
     """A protocol from a bundled id (or former id) or a path to a YAML file."""
     text = str(name)
     if _names_a_file(text):
+        from .loader import load_protocol
+
         return load_protocol(text)
     return get_protocol(text)

@@ -34,6 +34,34 @@ class Sourced(BaseModel, Generic[T]):
         default=None, description="What the review says where the primary source says otherwise."
     )
 
+    def __class_getitem__(cls, params: Any) -> Any:
+        """``Sourced[int]``, made cheaply: the model classes are built at every start-up of the command line.
+
+        - Without building the validator of the unparametrized ``Sourced``: pydantic rebuilds a generic
+          model's origin each time it makes a new parametrization while the origin is incomplete, and
+          ``defer_build`` keeps it incomplete, so the first ``Sourced[...]`` at import time would build
+          it, loading pydantic's plugin machinery (``importlib.metadata`` and a scan of every installed
+          package) in runs that validate nothing. The parametrizations need nothing from it; a bare
+          ``Sourced(value=...)`` still builds it on first use.
+        - Once per constraint: ``Sourced[Annotated[int, Field(ge=1, le=366)]]`` written in several
+          fields is one class (pydantic compares ``Field(...)`` objects by identity, so it would make
+          one per field). The JSON Schema and every error message are the same either way.
+        """
+        key = _same_constraints(params) if cls is Sourced else None
+        if key is not None and key in _PARAMETRIZED:
+            return _PARAMETRIZED[key][1]
+        if cls is Sourced and not cls.__pydantic_complete__:
+            cls.__pydantic_complete__ = True  # only while the parametrization is made: the origin is not rebuilt
+            try:
+                made = super().__class_getitem__(params)
+            finally:
+                cls.__pydantic_complete__ = False
+        else:
+            made = super().__class_getitem__(params)
+        if key is not None:
+            _PARAMETRIZED[key] = (params, made)  # params keeps the objects the key names by id alive
+        return made
+
     @model_validator(mode="before")
     @classmethod
     def _bare_value(cls, data: Any) -> Any:
@@ -72,6 +100,30 @@ class Sourced(BaseModel, Generic[T]):
         if self.differs_from_review:
             text += f"; differs from the review: {self.differs_from_review}"
         return text
+
+
+_PARAMETRIZED: dict[Any, tuple[Any, Any]] = {}
+
+
+def _same_constraints(params: Any) -> Any:
+    """For ``Annotated[int, Field(ge=1, le=366)]``, a key equal for every equal spelling of it, else None.
+
+    pydantic caches parametrizations by their arguments, and two ``Field(...)`` objects are never equal:
+    each field that writes the same constraints would otherwise get a class of its own.
+    """
+    from typing import Annotated, get_args, get_origin
+
+    from pydantic.fields import FieldInfo
+
+    if get_origin(params) is not Annotated:
+        return None
+    inner, *meta = get_args(params)
+    key = (inner, *(("field", repr(m)) if isinstance(m, FieldInfo) else ("same", id(m)) for m in meta))
+    try:
+        hash(key)
+    except TypeError:  # an argument that cannot be a key: pydantic's own cache decides
+        return None
+    return key
 
 
 def iter_sourced(model: BaseModel, path: str = "") -> Iterator[tuple[str, Sourced[Any]]]:

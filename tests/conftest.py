@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("lenasched", deadline=None)
@@ -17,3 +18,11 @@ if "LENASCHED_CACHE_DIR" not in os.environ:
     import tempfile
 
     os.environ["LENASCHED_CACHE_DIR"] = tempfile.mkdtemp(prefix="lenasched-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """The Chromium binary; without one the test skips, or fails under LENASCHED_REQUIRE_BROWSER=1 (browser.py)."""
+    from .browser import require_chromium
+
+    return require_chromium()

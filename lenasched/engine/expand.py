@@ -20,17 +20,16 @@ from ..doses import format_dose
 from ..drugs import normalise_drug
 from ..errors import ScheduleError
 from ..events import PatientEvents, Resume
-from ..labs import LabError, LabResult
-from ..patient import Patient
 from ..protocol import DrugRegimen, LeadInRegimen, Protocol
 from ..safety import Permission
 from .apply import RenalCeiling, apply_plan
-from .lab_rules import lab_events
 from .modifiers import Trail
 from .plan import Plan, Slot, check_dates, ladder_of, make_plan
 
 if TYPE_CHECKING:
     from ..label import Label, Market
+    from ..labs import LabResult
+    from ..patient import Patient
     from ..renal import RenalAdjustment, RenalFunction
     from .apply import RenalChangeRecord
 
@@ -85,7 +84,9 @@ def expand(
         raise ScheduleError(
             f"{protocol.id} continues until progression: give a number of cycles or an end date to expand it"
         )
-    events = events or PatientEvents()
+    # built without validation: an empty list has nothing to check, and a calendar without events then
+    # builds no validator at all (the command line's start-up)
+    events = events or PatientEvents.model_construct(set(), events=[])
     plan = make_plan(protocol, start, cycles=cycles, until=until)
     check_dates(protocol, start, list(plan.slots), sum(events.delays().values()))  # delays push the end out
     lab_notes: tuple[tuple[date, str, str, str], ...] = ()
@@ -130,6 +131,9 @@ def _with_labs(
     protocol: Protocol, plan: Plan, events: PatientEvents, labs: Sequence[LabResult], until: date | None
 ) -> tuple[PatientEvents, tuple[tuple[date, str, str, str], ...]]:
     """The entered events and the ones the results give, checked together as one list."""
+    from ..labs import LabError  # lab results are rare: their modules load when there are some
+    from .lab_rules import lab_events
+
     if until is not None:
         late = [r for r in labs if r.date > until]
         if late:

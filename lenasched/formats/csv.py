@@ -7,6 +7,7 @@ import io
 
 from ..calendar import Calendar
 from ..doses import format_dose
+from .cells import text_cell
 
 __all__ = ["CSV_COLUMNS", "to_csv"]
 
@@ -27,7 +28,7 @@ CSV_COLUMNS = (
 
 
 def to_csv(calendar: Calendar) -> str:
-    """The calendar as CSV text with ``\\n`` line ends; rest days have no rows."""
+    """The calendar as CSV text with ``\\n`` line ends; rest days have no rows; text cells as in ``cells``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -35,17 +36,17 @@ def to_csv(calendar: Calendar) -> str:
         writer.writerow(
             (
                 d.date.isoformat(),
-                d.study_day,
-                d.phase,
+                d.study_day,  # numbers stay numbers (a lead-in day is -3); only text cells are neutralised
+                text_cell(d.phase),
                 d.cycle,
                 d.cycle_day,
-                d.drug,
+                text_cell(d.drug),
                 format_dose(d.dose),
-                d.unit,
+                text_cell(d.unit),
                 format_dose(d.dose_mg),
-                d.route,
-                d.role,
-                d.modified_by,
+                text_cell(d.route),
+                text_cell(d.role),
+                text_cell(d.modified_by),
             )
         )
     return buffer.getvalue()
