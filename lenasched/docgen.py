@@ -10,6 +10,7 @@ Regenerate from a checkout with ``python -m lenasched.docgen`` (``--check`` only
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import types
 import typing
@@ -58,316 +59,11 @@ class DocError(Exception):
     """The documentation data in this module no longer matches the models (a missing or stale entry)."""
 
 
-# ---------------------------------------------------------------------------------------------------
-# Documentation data the models do not carry: a description where the field has none, and an example
-# for every field. A description given here for a field whose model already describes it is refused,
-# so the model stays the one place to say it.
-# ---------------------------------------------------------------------------------------------------
+# Every field's description and example live on the model (``Field(description=..., examples=[...])``),
+# so the JSON Schema an editor reads carries them too; this module only renders and checks them.
 
 #: Written only by the loader, never in a file: no example.
 _INTERNAL = frozenset({("DrugRegimen", "addon")})
-
-_DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
-    "Protocol": {
-        "schema_version": (None, "schema_version: 1"),
-        "id": (None, "id: badoux-2011"),
-        "title": (
-            "What the protocol is, with its doses in brief. Heads every calendar and `lenasched list`.",
-            "title: Lenalidomide as initial therapy of elderly patients with CLL"
-            " (5 mg daily, +5 mg every 28 days to 25 mg)",
-        ),
-        "setting": (None, "setting: untreated CLL, age 65 or older"),
-        "citation": (
-            None,
-            "citation:\n"
-            "  authors: [Badoux XC, Keating MJ, Wierda WG, et al.]\n"
-            "  title: Lenalidomide as initial therapy of elderly patients with chronic lymphocytic leukemia\n"
-            "  journal: Blood\n"
-            "  year: 2011\n"
-            '  volume: "118(13)"\n'
-            '  pages: "3489"\n'
-            "  registry: NCT00535873",
-        ),
-        "references": (
-            None,
-            "references:\n"
-            "  ash2008:\n"
-            "    authors: [Badoux XC, et al.]\n"
-            "    title: Lenalidomide as initial treatment of elderly patients with CLL\n"
-            "    journal: Blood (ASH annual meeting abstract 45)\n"
-            "    year: 2008",
-        ),
-        "notes": (
-            "Free text for the reader: how the sources were read, what was left out and why. "
-            "`lenasched show` prints it.",
-            "notes: >-\n"
-            "  The review gives no lead-in; the primary abstract adds 56 days at 5 mg,\n"
-            "  so the first increase is on day 57.",
-        ),
-        "lead_in": (
-            None,
-            "lead_in:\n  drugs:\n    - {drug: allopurinol, role: prophylaxis, dose: 300, days: -3..-1}",
-        ),
-        "phases": (
-            "The phases, in the order they are given. Only the last may run until progression.",
-            "phases:\n"
-            "  - name: treatment\n"
-            "    cycle_length_days: 28\n"
-            "    cycles: 6\n"
-            "    drugs:\n"
-            "      - {drug: lenalidomide, dose: 10, days: 1-21}",
-        ),
-        "outcomes": (
-            None,
-            "outcomes:\n"
-            '  patients: {value: 60, source: primary, detail: "Sixty patients"}\n'
-            '  orr_pct: {value: 65, source: primary, detail: "overall response rate 65%"}',
-        ),
-        "includes": (None, "includes:\n  - {addon: aspirin-thromboprophylaxis, phase: treatment}"),
-        "renal_column": (None, "renal_column: {value: mds, source: primary, detail: the label's MDS column}"),
-        "dose_modification": (
-            None,
-            "dose_modification:\n"
-            "  - id: thrombocytopenia\n"
-            "    lab: plt\n"
-            "    below: {value: 30, source: primary, detail: 'Table 1: \"Fall to <30,000/mcL\"'}\n"
-            "    action: interrupt\n"
-            "    recover_at_least: 30\n"
-            "    resume_at: lower",
-        ),
-    },
-    "LabRule": {
-        "id": (None, "id: thrombocytopenia"),
-        "drug": (None, "drug: lenalidomide"),
-        "lab": (None, "lab: anc"),
-        "toxicity": (None, "toxicity: rash"),
-        "below": (None, "below: {value: 1.0, source: primary, detail: 'Table 1: \"Fall to <1000/mcL\"'}"),
-        "grade_at_least": (None, "grade_at_least: 3"),
-        "action": (
-            "`interrupt` (hold the drug, resume on recovery) or `delay_cycle` (do not start the "
-            "next cycle until recovery).",
-            "action: interrupt",
-        ),
-        "recover_at_least": (None, "recover_at_least: 1.0"),
-        "recover_grade_at_most": (None, "recover_grade_at_most: 2"),
-        "resume_at": (None, "resume_at: start"),
-        "then_resume_at": (None, "then_resume_at: lower"),
-        "checked_within_days": (None, "checked_within_days: 3"),
-        "cycles": (None, "cycles: first"),
-    },
-    "Reference": {
-        "authors": (None, "authors: [Badoux XC, Keating MJ, Wierda WG, et al.]"),
-        "title": ("Title of the publication or registry record.", "title: Lenalidomide as initial therapy ..."),
-        "journal": (
-            "Journal, or the meeting and abstract number.",
-            "journal: Blood (ASH annual meeting abstract 45)",
-        ),
-        "year": ("Year of publication.", "year: 2011"),
-        "volume": ('Volume and issue, as text ("118(13)").', 'volume: "118(13)"'),
-        "pages": ("First page or page range, as text.", "pages: 1266-1273"),
-        "pmid": ("PubMed id; linked in the catalogue and in FHIR exports.", 'pmid: "19734418"'),
-        "doi": ("DOI without the `https://doi.org/` prefix.", "doi: 10.3324/haematol.2009.005835"),
-        "registry": (None, "registry: NCT00535873"),
-        "url": (
-            "Web page of the publication or abstract.",
-            "url: http://ashpublications.com/blood/article/118/13/3489/29261",
-        ),
-        "note": (
-            "What was, or could not be, verified about this reference.",
-            "note: Co-author order after the first author not verified.",
-        ),
-    },
-    "Phase": {
-        "name": (
-            "Phase name: `treatment` for a single phase, else `induction`, `consolidation`, `maintenance`... "
-            "Unique within the protocol; it is the `phase` column of the CSV.",
-            "name: maintenance",
-        ),
-        "cycle_length_days": (
-            "Length of each cycle in days (1-366); exceptions go in `cycle_lengths`.",
-            'cycle_length_days: {value: 28, source: primary, detail: "Methods: 28-day cycles"}',
-        ),
-        "cycles": (None, 'cycles: {value: 6, source: primary, detail: "up to 6 cycles"}'),
-        "until_progression": (
-            None,
-            'until_progression: {value: true, source: primary, detail: "until disease progression"}',
-        ),
-        "cycle_lengths": (None, 'cycle_lengths:\n  1: {value: 35, source: primary, detail: "cycle 1 is 35 days"}'),
-        "drugs": (
-            "The drug regimens of the phase (at least one); a drug may appear twice on days that do not overlap.",
-            "drugs:\n"
-            "  - {drug: lenalidomide, dose: 10, days: 1-21}\n"
-            "  - {drug: aspirin, role: prophylaxis, dose: 81, days: 1-28}",
-        ),
-        "notes": (
-            "Free text about the phase; `lenasched show` prints it.",
-            "notes: Maintenance starts 2 months after induction.",
-        ),
-    },
-    "DrugRegimen": {
-        "setting": (None, "setting: {value: home, assumption: daily self-injected prophylaxis}"),
-        "drug": (None, "drug: lenalidomide"),
-        "route": (
-            "How it is given: `oral`, `iv` (intravenous) or `sc` (subcutaneous). iv and sc days are clinic days.",
-            "route: iv",
-        ),
-        "role": (None, "role: prophylaxis"),
-        "unit": (
-            "Unit of every dose of the regimen. `mg/m2` needs the patient's body-surface area, `mg/kg` the weight; "
-            "`mg/m²` is read as `mg/m2`.",
-            "unit: mg/m2",
-        ),
-        "dose": (None, 'dose: {value: 375, source: primary, detail: "rituximab 375 mg/m2"}'),
-        "first_doses": (None, "first_doses: [375]"),
-        "escalation": (
-            "An intra-patient dose escalation instead of a fixed `dose` (see [Escalation](#escalation)).",
-            "escalation: {start: 5, step: 5, cap: 25, every_days: 28, first_step_day: 57}",
-        ),
-        "days": (None, "days: 1-21"),
-        "repeat": (None, "repeat: {every_weeks: 4, start: {cycle: 1, day: 1}, count: 8}"),
-        "addon": (None, None),
-        "cycles": (None, "cycles: 2-"),
-        "cycle_days": (None, "cycle_days:\n  1: 1, 8, 15, 22"),
-        "first_cycle_start_day": (None, "first_cycle_start_day: 9"),
-        "cap": (None, "cap: 25"),
-        "dose_levels": (None, "dose_levels: [25, 20, 15, 10, 5, 2.5]"),
-        "infusion_minutes": (None, 'infusion_minutes: {value: 90, source: primary, detail: "over 90 minutes"}'),
-        "notes": ("Free text about the drug; `lenasched show` prints it.", "notes: Tumour-lysis prophylaxis."),
-    },
-    "Escalation": {
-        "start": (
-            "First dose (with `step` and `cap`).",
-            'start: {value: 2.5, source: primary, detail: "starting dose"}',
-        ),
-        "step": ("Increase per step (with `start` and `cap`); `cap - start` must be a multiple of it.", "step: 2.5"),
-        "cap": (None, "cap: 10"),
-        "sequence": (None, "sequence: [2.5, 5, 10]"),
-        "every_days": (
-            "Increase every N days of the drug's course (day 1 = its first dose in the phase).",
-            "every_days: 28",
-        ),
-        "first_step_day": (None, "first_step_day: 57"),
-        "every_cycles": ("Increase every N cycles of the phase.", "every_cycles: 1"),
-        "first_step_cycle": (None, "first_step_cycle: 3"),
-        "at": (None, "at:\n  - {cycle: 1, day: 8}\n  - {cycle: 1, day: 15}"),
-        "conditional_on_tolerance": (None, "conditional_on_tolerance: true"),
-    },
-    "Repeat": {
-        "every_days": ("Given every N days.", "every_days: 1"),
-        "every_weeks": ("Given every N weeks.", "every_weeks: 4"),
-        "every_months": ("Given every N calendar months, on the same day of the month.", "every_months: 3"),
-        "start": (None, "start: {cycle: 1, day: 1}"),
-        "count": ("Number of administrations; then it stops.", "count: 8"),
-        "for_days": (None, "for_days: 90"),
-    },
-    "CycleDay": {
-        "cycle": ("Cycle number within the phase, from 1.", "cycle: 1"),
-        "day": ("Day of that cycle, from 1.", "day: 8"),
-    },
-    "LeadIn": {
-        "drugs": (
-            "The drugs given before cycle 1 day 1, each with a fixed dose and negative days.",
-            "drugs:\n  - {drug: lenalidomide, dose: 5, days: -7..-1}",
-        ),
-        "notes": ("Free text about the lead-in; `lenasched show` prints it.", "notes: Tumour-lysis prophylaxis."),
-    },
-    "LeadInRegimen": {
-        "drug": (None, "drug: allopurinol"),
-        "route": ("How it is given: `oral`, `iv` or `sc`. Lenalidomide is always `oral`.", "route: oral"),
-        "role": (None, "role: prophylaxis"),
-        "unit": ("Unit of the dose: `mg`, `mg/m2` or `mg/kg`.", "unit: mg"),
-        "dose": (None, 'dose: {value: 300, source: primary, detail: "allopurinol 300 mg/day"}'),
-        "days": (None, 'days: {value: "-3..-1", source: primary, detail: "days -3 - 90"}'),
-        "notes": ("Free text about the drug; `lenasched show` prints it.", "notes: With oral hydration."),
-    },
-    "Include": {
-        "addon": ("Id of the add-on: the file `protocols/addons/<id>.yaml`.", "addon: tfr-prednisone-prophylaxis"),
-        "phase": (None, "phase: treatment"),
-    },
-    "Outcomes": {
-        "patients": (None, 'patients: {value: 60, source: primary, detail: "Sixty patients"}'),
-        "orr_pct": ("Overall response rate, % of patients.", "orr_pct: 65"),
-        "cr_pct": ("Complete response rate, % of patients.", "cr_pct: 10"),
-        "tls_pct": (None, "tls_pct: 0"),
-        "tfr_pct": (None, "tfr_pct: 52"),
-        "neutropenia_g34_pct": (
-            "Grade 3/4 neutropenia, % of patients, or as reported.",
-            'neutropenia_g34_pct: "34 (of cycles)"',
-        ),
-        "thrombocytopenia_g34_pct": ("Grade 3/4 thrombocytopenia, % of patients.", "thrombocytopenia_g34_pct: 12"),
-        "anemia_g34_pct": ("Grade 3/4 anaemia, % of patients.", 'anemia_g34_pct: "<1"'),
-        "os": (None, 'os: "88% (estimated 2-year)"'),
-        "pfs": (None, 'pfs: "60% (estimated 2-year)"'),
-    },
-    "Sourced": {
-        "value": ("The value itself; a bare value is short for `{value: ...}`.", "value: 28"),
-        "source": (None, "source: primary"),
-        "detail": (None, 'detail: "Methods: lenalidomide 5 mg daily for 56 days"'),
-        "assumption": (None, "assumption: 28-day cycles are implied by the monthly dose steps."),
-        "differs_from_review": (None, "differs_from_review: the review gives no lead-in"),
-    },
-    "AddOn": {
-        "schema_version": ("Format version; this is version 1.", "schema_version: 1"),
-        "addon": (
-            "Id of the add-on; the file is `protocols/addons/<addon>.yaml`.",
-            "addon: aspirin-thromboprophylaxis",
-        ),
-        "title": ("What the add-on gives, in brief.", "title: Thromboprophylaxis with low-dose aspirin, daily"),
-        "citation": (
-            "The source of the add-on; cite it in values as `source: primary`.",
-            "citation: {title: A phase II study of lenalidomide in previously untreated CLL, year: 2008}",
-        ),
-        "references": ("Further sources, by key.", "references: {}"),
-        "notes": (
-            "Free text: what the add-on assumes.",
-            "notes: The dose is not stated in the sources; 81 mg assumed.",
-        ),
-        "drugs": (
-            "The regimens merged into the including phase. Their `source:` keys are renamed to the add-on's id "
-            "(`primary` becomes `aspirin-thromboprophylaxis`), so they never clash with the protocol's.",
-            "drugs:\n  - drug: aspirin\n    role: prophylaxis\n    dose: 81\n    repeat: {every_days: 1}",
-        ),
-    },
-    "PatientEvents": {
-        "events": (
-            "The events, in any order; they are checked together.",
-            "events:\n"
-            "  - {kind: hold, date: 2027-01-10, reason: neutropenia, grade: 3}\n"
-            "  - {kind: resume, date: 2027-01-24}",
-        ),
-    },
-    "Hold": {
-        "kind": ("`hold`. In the short form the key gives it: `- hold: 2027-01-10`.", "kind: hold"),
-        "date": ("First day the drug is not given.", "date: 2027-01-10"),
-        "drug": ("The drug held.", "drug: lenalidomide"),
-        "reason": ("Why, for the audit trail.", "reason: neutropenia"),
-        "grade": (None, "grade: 3"),
-    },
-    "Resume": {
-        "kind": ("`resume`; short form `- resume: 2027-01-24`.", "kind: resume"),
-        "date": ("First day the drug is given again; after its hold.", "date: 2027-01-24"),
-        "drug": ("The drug resumed; it must be held.", "drug: lenalidomide"),
-        "level": (None, "level: same"),
-        "dose": (None, "dose: 10"),
-        "reason": (None, "reason: platelets back to 45"),
-    },
-    "Delay": {
-        "kind": ("`delay`; short form `- delay: {cycle: 3, days: 7}`.", "kind: delay"),
-        "cycle": (None, "cycle: 3"),
-        "days": ("Days the start of that cycle, and of every later cycle, moves.", "days: 7"),
-        "reason": (None, "reason: neutrophils 0.8 on the day before"),
-    },
-    "NoEscalation": {
-        "kind": ("`no_escalation`; short form `- no_escalation: 2027-03-01`.", "kind: no_escalation"),
-        "date": ("From this date the dose is not increased.", "date: 2027-03-01"),
-        "drug": ("The drug whose dose is frozen.", "drug: lenalidomide"),
-    },
-    "Stop": {
-        "kind": ("`stop`; short form `- stop: 2027-06-01`.", "kind: stop"),
-        "date": ("First day on which nothing more is given.", "date: 2027-06-01"),
-        "drug": (None, "drug: allopurinol"),
-    },
-}
 
 #: Value types that appear in many fields: name shown in the tables, text, examples that must validate.
 _VALUE_TYPES: tuple[tuple[Any, str, str, tuple[str, ...]], ...] = (
@@ -573,19 +269,9 @@ def _default_text(info: FieldInfo) -> str:
 
 
 def _description(model: type[BaseModel], name: str, info: FieldInfo) -> str:
-    entry = _DOCS.get(model.__name__, {}).get(name)
-    if entry is None:
-        raise DocError(
-            f"{model.__name__}.{name} has no entry in lenasched/docgen.py _DOCS: "
-            "add an example (and a description if the model has none)"
-        )
-    own, _ = entry
-    if info.description and own:
-        raise DocError(f"{model.__name__}.{name}: the model describes it now; drop the description in _DOCS")
-    text = info.description or own
-    if not text:
+    if not info.description:
         raise DocError(f"{model.__name__}.{name} has no description: add one to the model (Field(description=...))")
-    return _md_prose(text)
+    return _md_prose(info.description)
 
 
 def _md_prose(text: str) -> str:
@@ -597,34 +283,44 @@ def _md_prose(text: str) -> str:
 
 
 def _example(model: type[BaseModel], name: str, info: FieldInfo) -> str | None:
-    """The field's example, validated against the field's own type and constraints."""
-    _, example = _DOCS[model.__name__][name]
+    """The field's first example as the YAML a file would hold, validated against the field's own type."""
     if (model.__name__, name) in _INTERNAL:
         return None
-    if example is None:
-        raise DocError(f"{model.__name__}.{name} has no example in lenasched/docgen.py _DOCS")
-    data, _ = _read_yaml(example, f"docgen example {model.__name__}.{name}")
-    if list(data) != [name]:
-        raise DocError(f"the example for {model.__name__}.{name} must set exactly that field: {example!r}")
+    if not info.examples:
+        raise DocError(f"{model.__name__}.{name} has no example: add one to the model (Field(examples=[...]))")
+    value = info.examples[0]
     annotation: Any = Annotated[info.annotation, info] if info.metadata else info.annotation
     try:
-        TypeAdapter(annotation).validate_python(data[name])
+        TypeAdapter(annotation).validate_python(value)
     except ValueError as exc:
         raise DocError(f"the example for {model.__name__}.{name} does not validate: {exc}") from None
-    return example
+    return _example_yaml(name, value)
 
 
-def _check_docs_entries() -> None:
-    models: list[type[BaseModel]] = [m for m, _ in (*_MODEL_SECTIONS, *_EVENT_SECTIONS)]
-    models += [Sourced, AddOn]
-    names = {m.__name__: m for m in models}
-    for model_name, fields in _DOCS.items():
-        model = names.get(model_name)
-        if model is None:
-            raise DocError(f"_DOCS names a model that is not documented: {model_name}")
-        stale = sorted(set(fields) - set(model.model_fields))
-        if stale:
-            raise DocError(f"_DOCS has entries for fields {model_name} no longer has: {', '.join(stale)}")
+def _example_yaml(name: str, value: Any) -> str:
+    """``name: value`` in block style, with flow style for the innermost lists and mappings."""
+    import yaml
+
+    class _Indented(yaml.SafeDumper):
+        """Lists indented under their key, as the protocol files are written."""
+
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
+
+    def _text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+        # a date is written as a date (the files' own style), not quoted as a string
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+        return dumper.represent_str(text)
+
+    _Indented.add_representer(str, _text)
+
+    options: dict[str, Any] = {"sort_keys": False, "allow_unicode": True, "width": 1000}
+    if not isinstance(value, (dict, list)):
+        scalar = str(yaml.dump(value, Dumper=_Indented, **options))
+        return f"{name}: {scalar.removesuffix(chr(10)).removesuffix(chr(10) + '...')}"
+    text = yaml.dump({name: value}, Dumper=_Indented, default_flow_style=None, **options)
+    return str(text).rstrip()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -689,7 +385,7 @@ def _sourced_section() -> list[str]:
     entries = []
     for name, info in Sourced.model_fields.items():
         description = _description(Sourced, name, info)
-        example = _example(Sourced, name, info) if name != "value" else _DOCS["Sourced"]["value"][1]
+        example = _example(Sourced, name, info)
         field_anchor = f"sourced-{name.replace('_', '-')}"
         shown = "any" if name == "value" else type_text(info.annotation, info.metadata)
         lines.append(f"| [`{name}`](#{field_anchor}) | {shown} | {_default_text(info)} |")
@@ -714,7 +410,6 @@ def _value_types_section() -> list[str]:
 
 def format_page() -> str:
     """docs/format.md: every field of the protocol, add-on and patient-events formats, with examples."""
-    _check_docs_entries()
     parse_protocol(EXAMPLE_PROTOCOL, "docgen EXAMPLE_PROTOCOL")
     AddOn.model_validate(_read_yaml(EXAMPLE_ADDON, "docgen EXAMPLE_ADDON")[0])
     PatientEvents.model_validate(_read_yaml(EXAMPLE_EVENTS, "docgen EXAMPLE_EVENTS")[0])

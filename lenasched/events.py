@@ -16,6 +16,7 @@ Events are plain data (a YAML/JSON file or CLI options); the engine applies them
 from __future__ import annotations
 
 from datetime import date
+from datetime import date as _Date  # a field named `date` shadows the type in its class
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -43,11 +44,17 @@ class _Event(RaisesLenaschedErrors, BaseModel):
 
 
 class Hold(_Event):
-    kind: Literal["hold"] = "hold"
-    date: date
-    drug: str = PRIMARY
-    reason: str = Field(default="not stated", min_length=1)
-    grade: int | None = Field(default=None, ge=1, le=5, description="CTCAE grade of the reason.")
+    kind: Literal["hold"] = Field(
+        default="hold",
+        description="`hold`. In the short form the key gives it: `- hold: 2027-01-10`.",
+        examples=["hold"],
+    )
+    date: _Date = Field(description="First day the drug is not given.", examples=["2027-01-10"])
+    drug: str = Field(default=PRIMARY, description="The drug held.", examples=["lenalidomide"])
+    reason: str = Field(
+        default="not stated", min_length=1, description="Why, for the audit trail.", examples=["neutropenia"]
+    )
+    grade: int | None = Field(default=None, ge=1, le=5, description="CTCAE grade of the reason.", examples=[3])
 
     def describe(self) -> str:
         grade = f", grade {self.grade}" if self.grade is not None else ""
@@ -55,12 +62,23 @@ class Hold(_Event):
 
 
 class Resume(_Event):
-    kind: Literal["resume"] = "resume"
-    date: date
-    drug: str = PRIMARY
-    level: Literal["same", "lower"] = Field(default="lower", description="'lower' = next lower dose level.")
-    dose: Decimal | None = Field(default=None, gt=0, description="Resume at this dose instead (mg as prescribed).")
-    reason: str | None = Field(default=None, min_length=1, description="Why, e.g. the result that recovered.")
+    kind: Literal["resume"] = Field(
+        default="resume", description="`resume`; short form `- resume: 2027-01-24`.", examples=["resume"]
+    )
+    date: _Date = Field(description="First day the drug is given again; after its hold.", examples=["2027-01-24"])
+    drug: str = Field(default=PRIMARY, description="The drug resumed; it must be held.", examples=["lenalidomide"])
+    level: Literal["same", "lower"] = Field(
+        default="lower", description="'lower' = next lower dose level.", examples=["same"]
+    )
+    dose: Decimal | None = Field(
+        default=None, gt=0, description="Resume at this dose instead (mg as prescribed).", examples=[10]
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Why, e.g. the result that recovered.",
+        examples=["platelets back to 45"],
+    )
 
     def describe(self) -> str:
         how = (
@@ -73,10 +91,19 @@ class Resume(_Event):
 
 
 class Delay(_Event):
-    kind: Literal["delay"] = "delay"
-    cycle: int = Field(ge=1, description="Cycle number counted across phases (1 = the first cycle).")
-    days: int = Field(ge=1, le=365)
-    reason: str | None = Field(default=None, min_length=1, description="Why, e.g. the result that kept it back.")
+    kind: Literal["delay"] = Field(
+        default="delay", description="`delay`; short form `- delay: {cycle: 3, days: 7}`.", examples=["delay"]
+    )
+    cycle: int = Field(ge=1, description="Cycle number counted across phases (1 = the first cycle).", examples=[3])
+    days: int = Field(
+        ge=1, le=365, description="Days the start of that cycle, and of every later cycle, moves.", examples=[7]
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Why, e.g. the result that kept it back.",
+        examples=["neutrophils 0.8 on the day before"],
+    )
 
     def describe(self) -> str:
         why = f" ({self.reason})" if self.reason is not None else ""
@@ -84,18 +111,24 @@ class Delay(_Event):
 
 
 class NoEscalation(_Event):
-    kind: Literal["no_escalation"] = "no_escalation"
-    date: date
-    drug: str = PRIMARY
+    kind: Literal["no_escalation"] = Field(
+        default="no_escalation",
+        description="`no_escalation`; short form `- no_escalation: 2027-03-01`.",
+        examples=["no_escalation"],
+    )
+    date: _Date = Field(description="From this date the dose is not increased.", examples=["2027-03-01"])
+    drug: str = Field(default=PRIMARY, description="The drug whose dose is frozen.", examples=["lenalidomide"])
 
     def describe(self) -> str:
         return f"no further escalation from {self.date.isoformat()}"
 
 
 class Stop(_Event):
-    kind: Literal["stop"] = "stop"
-    date: date
-    drug: str | None = Field(default=None, description="Omit to stop every drug.")
+    kind: Literal["stop"] = Field(
+        default="stop", description="`stop`; short form `- stop: 2027-06-01`.", examples=["stop"]
+    )
+    date: _Date = Field(description="First day on which nothing more is given.", examples=["2027-06-01"])
+    drug: str | None = Field(default=None, description="Omit to stop every drug.", examples=["allopurinol"])
 
     def describe(self) -> str:
         return f"stop on {self.date.isoformat()}"
@@ -111,7 +144,16 @@ class PatientEvents(RaisesLenaschedErrors, BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    events: list[Event] = Field(default_factory=list)
+    events: list[Event] = Field(
+        default_factory=list,
+        description="The events, in any order; they are checked together.",
+        examples=[
+            [
+                {"kind": "hold", "date": "2027-01-10", "reason": "neutropenia", "grade": 3},
+                {"kind": "resume", "date": "2027-01-24"},
+            ]
+        ],
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -479,6 +479,8 @@ def _resolve_includes(data: dict[str, Any], source: str, marks: Marks, base_dir:
     includes = data.get("includes")
     if not includes or not isinstance(includes, list) or not isinstance(data.get("phases"), list):
         return data
+    if not isinstance(data.get("references") or {}, dict):
+        return data  # the model reports the malformed references; nothing is merged into them
     data = copy.deepcopy(data)
     references = dict(data.get("references") or {})
     for i, include in enumerate(includes):
@@ -512,6 +514,8 @@ def _resolve_includes(data: dict[str, Any], source: str, marks: Marks, base_dir:
         references.setdefault(addon.addon, addon.citation.model_dump(exclude_none=True))
         for k, ref in addon.references.items():
             references.setdefault(key_map[k], ref.model_dump(exclude_none=True))
+        if not isinstance(phases[index], dict) or not isinstance(phases[index].get("drugs", []), list):
+            continue  # the model reports the malformed phase or drug list
         drugs = phases[index].setdefault("drugs", [])
         for regimen in addon.drugs:
             raw = regimen.model_dump(mode="json", exclude_none=True, exclude_defaults=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from .errors import RaisesLenaschedErrors
+
 __all__ = ["FieldProblem", "Frozen"]
 
 
@@ -21,7 +23,11 @@ class FieldProblem(ValueError):
         self.hint = hint
 
 
-class Frozen(BaseModel):
-    """Immutable, unknown keys refused, schema built on first use (start-up stays fast)."""
+class Frozen(RaisesLenaschedErrors, BaseModel):
+    """Immutable, unknown keys refused, schema built on first use (start-up stays fast).
+
+    Built directly with bad data, a model raises ``ModelValidationError``: a ``LenaschedError`` (and still
+    pydantic's ``ValidationError``), located like a file's problem.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

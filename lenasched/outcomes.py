@@ -36,16 +36,32 @@ class Outcomes(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    patients: Sourced[int] | None = Field(default=None, description="Number of patients treated.")
-    orr_pct: Percent | None = None
-    cr_pct: Percent | None = None
-    tls_pct: Percent | None = Field(default=None, description="Tumour lysis syndrome, all grades.")
-    tfr_pct: Percent | None = Field(default=None, description="Tumour flare reaction, all grades.")
-    neutropenia_g34_pct: Percent | None = None
-    thrombocytopenia_g34_pct: Percent | None = None
-    anemia_g34_pct: Percent | None = None
-    os: Sourced[str] | None = Field(default=None, description="Overall survival as reported, e.g. '88% at 2 years'.")
-    pfs: Sourced[str] | None = Field(default=None, description="Progression-free survival as reported.")
+    patients: Sourced[int] | None = Field(
+        default=None,
+        description="Number of patients treated.",
+        examples=[{"value": 60, "source": "primary", "detail": "Sixty patients"}],
+    )
+    orr_pct: Percent | None = Field(default=None, description="Overall response rate, % of patients.", examples=[65])
+    cr_pct: Percent | None = Field(default=None, description="Complete response rate, % of patients.", examples=[10])
+    tls_pct: Percent | None = Field(default=None, description="Tumour lysis syndrome, all grades.", examples=[0])
+    tfr_pct: Percent | None = Field(default=None, description="Tumour flare reaction, all grades.", examples=[52])
+    neutropenia_g34_pct: Percent | None = Field(
+        default=None, description="Grade 3/4 neutropenia, % of patients, or as reported.", examples=["34 (of cycles)"]
+    )
+    thrombocytopenia_g34_pct: Percent | None = Field(
+        default=None, description="Grade 3/4 thrombocytopenia, % of patients.", examples=[12]
+    )
+    anemia_g34_pct: Percent | None = Field(
+        default=None, description="Grade 3/4 anaemia, % of patients.", examples=["<1"]
+    )
+    os: Sourced[str] | None = Field(
+        default=None,
+        description="Overall survival as reported, e.g. '88% at 2 years'.",
+        examples=["88% (estimated 2-year)"],
+    )
+    pfs: Sourced[str] | None = Field(
+        default=None, description="Progression-free survival as reported.", examples=["60% (estimated 2-year)"]
+    )
 
     def display(self, field: str) -> str:
         """The value as text; ``"NR"`` (not reported) when absent."""

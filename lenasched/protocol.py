@@ -116,17 +116,43 @@ def _oral_lenalidomide(drug: str, route: str) -> None:
 class Reference(Frozen):
     """A publication or registry record that values can cite."""
 
-    authors: list[str] = Field(default_factory=list, description="'Surname Initials', first authors first.")
-    title: str
-    journal: str | None = None
-    year: int | None = Field(default=None, ge=1950, le=2100)
-    volume: str | None = None
-    pages: str | None = None
-    pmid: str | None = None
-    doi: str | None = None
-    registry: str | None = Field(default=None, description="Trial registry id, e.g. NCT00535873.")
-    url: str | None = None
-    note: str | None = None
+    authors: list[str] = Field(
+        default_factory=list,
+        description="'Surname Initials', first authors first.",
+        examples=[["Badoux XC", "Keating MJ", "Wierda WG", "et al."]],
+    )
+    title: str = Field(
+        description="Title of the publication or registry record.", examples=["Lenalidomide as initial therapy ..."]
+    )
+    journal: str | None = Field(
+        default=None,
+        description="Journal, or the meeting and abstract number.",
+        examples=["Blood (ASH annual meeting abstract 45)"],
+    )
+    year: int | None = Field(default=None, ge=1950, le=2100, description="Year of publication.", examples=[2011])
+    volume: str | None = Field(default=None, description='Volume and issue, as text ("118(13)").', examples=["118(13)"])
+    pages: str | None = Field(default=None, description="First page or page range, as text.", examples=["1266-1273"])
+    pmid: str | None = Field(
+        default=None, description="PubMed id; linked in the catalogue and in FHIR exports.", examples=["19734418"]
+    )
+    doi: str | None = Field(
+        default=None,
+        description="DOI without the `https://doi.org/` prefix.",
+        examples=["10.3324/haematol.2009.005835"],
+    )
+    registry: str | None = Field(
+        default=None, description="Trial registry id, e.g. NCT00535873.", examples=["NCT00535873"]
+    )
+    url: str | None = Field(
+        default=None,
+        description="Web page of the publication or abstract.",
+        examples=["http://ashpublications.com/blood/article/118/13/3489/29261"],
+    )
+    note: str | None = Field(
+        default=None,
+        description="What was, or could not be, verified about this reference.",
+        examples=["Co-author order after the first author not verified."],
+    )
 
     def short(self) -> str:
         """'Badoux XC et al. Blood 2011' style citation."""
@@ -141,8 +167,10 @@ class Reference(Frozen):
 class CycleDay(Frozen):
     """A named day of a phase: day ``day`` of cycle ``cycle``."""
 
-    cycle: int = Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)
-    day: int = Field(ge=1, le=MAX_CYCLE_DAY)
+    cycle: int = Field(
+        ge=1, le=MAX_CYCLES_IN_A_PHASE, description="Cycle number within the phase, from 1.", examples=[1]
+    )
+    day: int = Field(ge=1, le=MAX_CYCLE_DAY, description="Day of that cycle, from 1.", examples=[8])
 
     def __str__(self) -> str:
         return f"cycle {self.cycle} day {self.day}"
@@ -154,13 +182,25 @@ class Repeat(Frozen):
     It ends after ``count`` administrations, after ``for_days`` days, or with the phase.
     """
 
-    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = None
-    every_weeks: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 7)]] | None = None
-    every_months: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 30)]] | None = None
-    start: CycleDay = Field(default_factory=lambda: CycleDay(cycle=1, day=1), description="First administration.")
-    count: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = None
+    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = Field(
+        default=None, description="Given every N days.", examples=[1]
+    )
+    every_weeks: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 7)]] | None = Field(
+        default=None, description="Given every N weeks.", examples=[4]
+    )
+    every_months: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS // 30)]] | None = Field(
+        default=None, description="Given every N calendar months, on the same day of the month.", examples=[3]
+    )
+    start: CycleDay = Field(
+        default_factory=lambda: CycleDay(cycle=1, day=1),
+        description="First administration.",
+        examples=[{"cycle": 1, "day": 1}],
+    )
+    count: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
+        default=None, description="Number of administrations; then it stops.", examples=[8]
+    )
     for_days: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE * MAX_CYCLE_DAY)]] | None = Field(
-        default=None, description="Duration from the first administration (day 1) in days."
+        default=None, description="Duration from the first administration (day 1) in days.", examples=[90]
     )
 
     @model_validator(mode="after")
@@ -220,28 +260,47 @@ class Escalation(Frozen):
     (one named cycle day per increase).
     """
 
-    start: Sourced[PositiveDose] | None = None
-    step: Sourced[Decimal] | None = None
-    cap: Sourced[PositiveDose] | None = Field(default=None, description="Target dose; never exceeded.")
-    sequence: Sourced[list[PositiveDose]] | None = Field(
-        default=None, description="Doses in escalation order, first = start, last = cap."
+    start: Sourced[PositiveDose] | None = Field(
+        default=None,
+        description="First dose (with `step` and `cap`).",
+        examples=[{"value": 2.5, "source": "primary", "detail": "starting dose"}],
     )
-    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = None
+    step: Sourced[Decimal] | None = Field(
+        default=None,
+        description=("Increase per step (with `start` and `cap`); `cap - start` must be a multiple of it."),
+        examples=[2.5],
+    )
+    cap: Sourced[PositiveDose] | None = Field(default=None, description="Target dose; never exceeded.", examples=[10])
+    sequence: Sourced[list[PositiveDose]] | None = Field(
+        default=None, description="Doses in escalation order, first = start, last = cap.", examples=[[2.5, 5, 10]]
+    )
+    every_days: Sourced[Annotated[int, Field(ge=1, le=MAX_INTERVAL_DAYS)]] | None = Field(
+        default=None,
+        description=("Increase every N days of the drug's course (day 1 = its first dose in the phase)."),
+        examples=[28],
+    )
     first_step_day: Sourced[Annotated[int, Field(ge=2, le=MAX_INTERVAL_DAYS)]] | None = Field(
         default=None,
         description="Day of the drug's course (1 = first dose) of the first increase; default 1 + every_days.",
+        examples=[57],
     )
-    every_cycles: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = None
+    every_cycles: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
+        default=None, description="Increase every N cycles of the phase.", examples=[1]
+    )
     first_step_cycle: Sourced[Annotated[int, Field(ge=2, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
         default=None,
         description="The drug's own cycle of the first increase (1 = its first cycle); default 1 + every_cycles.",
+        examples=[3],
     )
     at: Sourced[list[CycleDay]] | None = Field(
         default=None,
         description="One cycle day per increase, in order; cycles count the drug's own cycles (1 = its first).",
+        examples=[[{"cycle": 1, "day": 8}, {"cycle": 1, "day": 15}]],
     )
     conditional_on_tolerance: bool = Field(
-        default=True, description="Increase only if the previous dose was tolerated (the calendar plans the increase)."
+        default=True,
+        description="Increase only if the previous dose was tolerated (the calendar plans the increase).",
+        examples=[True],
     )
 
     @model_validator(mode="after")
@@ -348,10 +407,33 @@ class Escalation(Frozen):
 class _Given(Frozen):
     """What every regimen says about the drug itself: its name (one normal form), route, role and unit."""
 
-    drug: str = Field(pattern=r"^[a-z][a-z0-9 -]*$", description="Generic name, lower case.")
-    route: Route = "oral"
-    role: Role = Field(default="treatment", description="'prophylaxis' and 'supportive' drugs are marked as such.")
-    unit: DoseUnit = "mg"
+    drug: str = Field(
+        pattern=r"^[a-z][a-z0-9 -]*$",
+        description="Generic name; read in lower case with single spaces (`Lenalidomide` is `lenalidomide`).",
+        examples=["lenalidomide"],
+        # the schema checks the name as written; the model checks it after normalise_drug
+        json_schema_extra={"pattern": r"^\s*[A-Za-z][A-Za-z0-9\s-]*$"},
+    )
+    route: Route = Field(
+        default="oral",
+        description=(
+            "How it is given: `oral`, `iv` (intravenous) or `sc` (subcutaneous). iv and sc days are clinic days."
+        ),
+        examples=["iv"],
+    )
+    role: Role = Field(
+        default="treatment",
+        description="'prophylaxis' and 'supportive' drugs are marked as such.",
+        examples=["prophylaxis"],
+    )
+    unit: DoseUnit = Field(
+        default="mg",
+        description=(
+            "Unit of every dose of the regimen. `mg/m2` needs the patient's body-surface "
+            "area, `mg/kg` the weight; `mg/m²` is read as `mg/m2`."
+        ),
+        examples=["mg/m2"],
+    )
 
     @field_validator("unit", mode="before")
     @classmethod
@@ -372,28 +454,50 @@ class _Given(Frozen):
 class DrugRegimen(_Given):
     """One drug within a phase: its dose (fixed or escalating), its window in each cycle."""
 
-    dose: Sourced[PositiveDose] | None = Field(default=None, description="Fixed dose per administration day.")
+    dose: Sourced[PositiveDose] | None = Field(
+        default=None,
+        description="Fixed dose per administration day.",
+        examples=[{"value": 375, "source": "primary", "detail": "rituximab 375 mg/m2"}],
+    )
     first_doses: Sourced[list[PositiveDose]] | None = Field(
-        default=None, description="Doses of the first administrations (e.g. [300] then `dose` 1000); needs `dose`."
+        default=None,
+        description="Doses of the first administrations (e.g. [300] then `dose` 1000); needs `dose`.",
+        examples=[[375]],
     )
-    escalation: Escalation | None = None
+    escalation: Escalation | None = Field(
+        default=None,
+        description=("An intra-patient dose escalation instead of a fixed `dose` (see [Escalation](#escalation))."),
+        examples=[{"start": 5, "step": 5, "cap": 25, "every_days": 28, "first_step_day": 57}],
+    )
     days: Sourced[DaySet] | None = Field(
-        default=None, description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'."
+        default=None, description="Days of the cycle the drug is given, e.g. '1-21' or '1, 8, 15'.", examples=["1-21"]
     )
-    repeat: Repeat | None = Field(default=None, description="Instead of `days`: every N days/weeks/months.")
+    repeat: Repeat | None = Field(
+        default=None,
+        description="Instead of `days`: every N days/weeks/months.",
+        examples=[{"every_weeks": 4, "start": {"cycle": 1, "day": 1}, "count": 8}],
+    )
     addon: str | None = Field(default=None, description="Set by the loader on regimens that come from an add-on.")
     cycles: Sourced[Cycles] | None = Field(
-        default=None, description="Cycles of the phase it applies to: '2-', '1-6', '7-23/2'; default all."
+        default=None,
+        description="Cycles of the phase it applies to: '2-', '1-6', '7-23/2'; default all.",
+        examples=["2-"],
     )
     cycle_days: dict[int, Sourced[DaySet]] = Field(
-        default_factory=dict, description="Per-cycle exceptions to `days`, keyed by cycle number."
+        default_factory=dict,
+        description="Per-cycle exceptions to `days`, keyed by cycle number.",
+        examples=[{1: "1, 8, 15, 22"}],
     )
     first_cycle_start_day: Sourced[Annotated[int, Field(ge=1)]] | None = Field(
-        default=None, description="In the first cycle it applies to, the drug starts on this day (e.g. 9)."
+        default=None,
+        description="In the first cycle it applies to, the drug starts on this day (e.g. 9).",
+        examples=[9],
     )
-    cap: Sourced[PositiveDose] | None = Field(default=None, description="Highest dose allowed per day.")
+    cap: Sourced[PositiveDose] | None = Field(default=None, description="Highest dose allowed per day.", examples=[25])
     dose_levels: Sourced[list[PositiveDose]] | None = Field(
-        default=None, description="Dose-reduction ladder, e.g. [25, 20, 15, 10, 5, 2.5]."
+        default=None,
+        description="Dose-reduction ladder, e.g. [25, 20, 15, 10, 5, 2.5].",
+        examples=[[25, 20, 15, 10, 5, 2.5]],
     )
     setting: Sourced[Literal["home", "clinic"]] | None = Field(
         default=None,
@@ -401,13 +505,19 @@ class DrugRegimen(_Given):
             "Where it is given: `home` or `clinic`. Default from the route: oral at home, iv and sc at the "
             "clinic; set `home` for an injection the patient gives (e.g. daily enoxaparin)."
         ),
+        examples=[{"value": "home", "assumption": "daily self-injected prophylaxis"}],
     )
     infusion_minutes: Sourced[Annotated[int, Field(ge=1, le=1440)]] | None = Field(
         default=None,
         description="Duration of each intravenous infusion in minutes, only where a source states it "
         "(the NONMEM export writes RATE = dose / duration; without it an infusion is written as a bolus).",
+        examples=[{"value": 90, "source": "primary", "detail": "over 90 minutes"}],
     )
-    notes: str | None = None
+    notes: str | None = Field(
+        default=None,
+        description="Free text about the drug; `lenasched show` prints it.",
+        examples=["Tumour-lysis prophylaxis."],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DrugRegimen:
@@ -493,21 +603,52 @@ class DrugRegimen(_Given):
 class Phase(Frozen):
     """A run of cycles of one length (induction, consolidation, maintenance...)."""
 
-    name: str = Field(min_length=1)
-    cycle_length_days: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLE_DAY)]]
+    name: str = Field(
+        min_length=1,
+        description=(
+            "Phase name: `treatment` for a single phase, else `induction`, "
+            "`consolidation`, `maintenance`... Unique within the protocol; it is the "
+            "`phase` column of the CSV."
+        ),
+        examples=["maintenance"],
+    )
+    cycle_length_days: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLE_DAY)]] = Field(
+        description="Length of each cycle in days (1-366); exceptions go in `cycle_lengths`.",
+        examples=[{"value": 28, "source": "primary", "detail": "Methods: 28-day cycles"}],
+    )
     cycles: Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLES_IN_A_PHASE)]] | None = Field(
-        default=None, description="Number of cycles; omit and set `until_progression: true` for open-ended."
+        default=None,
+        description="Number of cycles; omit and set `until_progression: true` for open-ended.",
+        examples=[{"value": 6, "source": "primary", "detail": "up to 6 cycles"}],
     )
     until_progression: Sourced[bool] | None = Field(
         default=None,
         description="`true` = open-ended (until progression or unacceptable toxicity), expanded up to the "
         "caller's horizon; like any value it can say where it comes from.",
+        examples=[{"value": True, "source": "primary", "detail": "until disease progression"}],
     )
     cycle_lengths: dict[int, Sourced[Annotated[int, Field(ge=1, le=MAX_CYCLE_DAY)]]] = Field(
-        default_factory=dict, description="Per-cycle exceptions to the cycle length, e.g. {1: 35}."
+        default_factory=dict,
+        description="Per-cycle exceptions to the cycle length, e.g. {1: 35}.",
+        examples=[{1: {"value": 35, "source": "primary", "detail": "cycle 1 is 35 days"}}],
     )
-    drugs: list[DrugRegimen] = Field(min_length=1)
-    notes: str | None = None
+    drugs: list[DrugRegimen] = Field(
+        min_length=1,
+        description=(
+            "The drug regimens of the phase (at least one); a drug may appear twice on days that do not overlap."
+        ),
+        examples=[
+            [
+                {"drug": "lenalidomide", "dose": 10, "days": "1-21"},
+                {"drug": "aspirin", "role": "prophylaxis", "dose": 81, "days": "1-28"},
+            ]
+        ],
+    )
+    notes: str | None = Field(
+        default=None,
+        description="Free text about the phase; `lenasched show` prints it.",
+        examples=["Maintenance starts 2 months after induction."],
+    )
 
     @property
     def open_ended(self) -> bool:
@@ -592,12 +733,20 @@ class Phase(Frozen):
 class LeadInRegimen(_Given):
     """A drug given on the days before cycle 1 day 1 (a lead-in or pre-medication): fixed dose, negative days."""
 
-    dose: Sourced[PositiveDose] = Field(description="Fixed dose per lead-in day.")
+    dose: Sourced[PositiveDose] = Field(
+        description="Fixed dose per lead-in day.",
+        examples=[{"value": 300, "source": "primary", "detail": "allopurinol 300 mg/day"}],
+    )
     days: Sourced[LeadInDays] = Field(
         description="Days before cycle 1 day 1, counted -1 (the day before), -2, ...; there is no day 0. "
-        "E.g. '-7..-1' or [-3, -2, -1]."
+        "E.g. '-7..-1' or [-3, -2, -1].",
+        examples=[{"value": "-3..-1", "source": "primary", "detail": "days -3 - 90"}],
     )
-    notes: str | None = None
+    notes: str | None = Field(
+        default=None,
+        description="Free text about the drug; `lenasched show` prints it.",
+        examples=["With oral hydration."],
+    )
 
     @property
     def max_dose(self) -> Decimal:
@@ -607,8 +756,16 @@ class LeadInRegimen(_Given):
 class LeadIn(Frozen):
     """What is given before the first treatment cycle, on days -N..-1 (``--start`` is cycle 1 day 1)."""
 
-    drugs: list[LeadInRegimen] = Field(min_length=1)
-    notes: str | None = None
+    drugs: list[LeadInRegimen] = Field(
+        min_length=1,
+        description=("The drugs given before cycle 1 day 1, each with a fixed dose and negative days."),
+        examples=[[{"drug": "lenalidomide", "dose": 5, "days": "-7..-1"}]],
+    )
+    notes: str | None = Field(
+        default=None,
+        description="Free text about the lead-in; `lenasched show` prints it.",
+        examples=["Tumour-lysis prophylaxis."],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LeadIn:
@@ -631,39 +788,144 @@ class LeadIn(Frozen):
 class Include(Frozen):
     """A reference to an add-on module and the phase it joins."""
 
-    addon: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    phase: str | None = Field(default=None, description="Phase name; default the first phase.")
+    addon: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Id of the add-on: the file `protocols/addons/<id>.yaml`.",
+        examples=["tfr-prednisone-prophylaxis"],
+    )
+    phase: str | None = Field(default=None, description="Phase name; default the first phase.", examples=["treatment"])
 
 
 class AddOn(Frozen):
     """A reusable set of regimens (prophylaxis, supportive care) written once, included by protocols."""
 
-    schema_version: Literal[1]
-    addon: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    title: str = Field(min_length=1)
-    citation: Reference
-    references: dict[str, Reference] = Field(default_factory=dict)
-    notes: str | None = None
-    drugs: list[DrugRegimen] = Field(min_length=1)
+    schema_version: Literal[1] = Field(description="Format version; this is version 1.", examples=[1])
+    addon: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Id of the add-on; the file is `protocols/addons/<addon>.yaml`.",
+        examples=["aspirin-thromboprophylaxis"],
+    )
+    title: str = Field(
+        min_length=1,
+        description="What the add-on gives, in brief.",
+        examples=["Thromboprophylaxis with low-dose aspirin, daily"],
+    )
+    citation: Reference = Field(
+        description="The source of the add-on; cite it in values as `source: primary`.",
+        examples=[{"title": "A phase II study of lenalidomide in previously untreated CLL", "year": 2008}],
+    )
+    references: dict[str, Reference] = Field(
+        default_factory=dict, description="Further sources, by key.", examples=[{}]
+    )
+    notes: str | None = Field(
+        default=None,
+        description="Free text: what the add-on assumes.",
+        examples=["The dose is not stated in the sources; 81 mg assumed."],
+    )
+    drugs: list[DrugRegimen] = Field(
+        min_length=1,
+        description=(
+            "The regimens merged into the including phase. Their `source:` keys are "
+            "renamed to the add-on's id (`primary` becomes `aspirin-thromboprophylaxis`), "
+            "so they never clash with the protocol's."
+        ),
+        examples=[[{"drug": "aspirin", "role": "prophylaxis", "dose": 81, "repeat": {"every_days": 1}}]],
+    )
 
 
 class Protocol(Frozen):
     """A dosing protocol: identity, evidence and phases. Validated on construction."""
 
-    schema_version: Literal[1] = Field(description="Format version; this is version 1.")
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="firstauthor-year[-tag], lower case.")
-    title: str = Field(min_length=1)
-    setting: str = Field(min_length=1, description="e.g. 'relapsed/refractory CLL', 'untreated CLL'.")
-    citation: Reference = Field(description="The primary publication; cite it in values as `source: primary`.")
-    references: dict[str, Reference] = Field(default_factory=dict, description="Further sources, by key.")
-    notes: str | None = None
-    lead_in: LeadIn | None = Field(
-        default=None, description="Drugs given on the days before cycle 1 day 1 (days -N..-1; there is no day 0)."
+    schema_version: Literal[1] = Field(description="Format version; this is version 1.", examples=[1])
+    id: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="firstauthor-year[-tag], lower case.", examples=["badoux-2011"]
     )
-    phases: list[Phase] = Field(min_length=1)
-    outcomes: Outcomes = Field(default_factory=Outcomes, description="Reported outcomes; omitted = not reported.")
+    title: str = Field(
+        min_length=1,
+        description=("What the protocol is, with its doses in brief. Heads every calendar and `lenasched list`."),
+        examples=[
+            ("Lenalidomide as initial therapy of elderly patients with CLL (5 mg daily, +5 mg every 28 days to 25 mg)")
+        ],
+    )
+    setting: str = Field(
+        min_length=1,
+        description="e.g. 'relapsed/refractory CLL', 'untreated CLL'.",
+        examples=["untreated CLL, age 65 or older"],
+    )
+    citation: Reference = Field(
+        description="The primary publication; cite it in values as `source: primary`.",
+        examples=[
+            {
+                "authors": ["Badoux XC", "Keating MJ", "Wierda WG", "et al."],
+                "title": "Lenalidomide as initial therapy of elderly patients with chronic lymphocytic leukemia",
+                "journal": "Blood",
+                "year": 2011,
+                "volume": "118(13)",
+                "pages": "3489",
+                "registry": "NCT00535873",
+            }
+        ],
+    )
+    references: dict[str, Reference] = Field(
+        default_factory=dict,
+        description="Further sources, by key.",
+        examples=[
+            {
+                "ash2008": {
+                    "authors": ["Badoux XC", "et al."],
+                    "title": "Lenalidomide as initial treatment of elderly patients with CLL",
+                    "journal": "Blood (ASH annual meeting abstract 45)",
+                    "year": 2008,
+                }
+            }
+        ],
+    )
+    notes: str | None = Field(
+        default=None,
+        description=(
+            "Free text for the reader: how the sources were read, what was left out and "
+            "why. `lenasched show` prints it."
+        ),
+        examples=[
+            (
+                "The review gives no lead-in; the primary abstract adds 56 days at 5 mg, so "
+                "the first increase is on day 57."
+            )
+        ],
+    )
+    lead_in: LeadIn | None = Field(
+        default=None,
+        description="Drugs given on the days before cycle 1 day 1 (days -N..-1; there is no day 0).",
+        examples=[{"drugs": [{"drug": "allopurinol", "role": "prophylaxis", "dose": 300, "days": "-3..-1"}]}],
+    )
+    phases: list[Phase] = Field(
+        min_length=1,
+        description=("The phases, in the order they are given. Only the last may run until progression."),
+        examples=[
+            [
+                {
+                    "name": "treatment",
+                    "cycle_length_days": 28,
+                    "cycles": 6,
+                    "drugs": [{"drug": "lenalidomide", "dose": 10, "days": "1-21"}],
+                }
+            ]
+        ],
+    )
+    outcomes: Outcomes = Field(
+        default_factory=Outcomes,
+        description="Reported outcomes; omitted = not reported.",
+        examples=[
+            {
+                "patients": {"value": 60, "source": "primary", "detail": "Sixty patients"},
+                "orr_pct": {"value": 65, "source": "primary", "detail": "overall response rate 65%"},
+            }
+        ],
+    )
     includes: list[Include] = Field(
-        default_factory=list, description="Add-on modules (protocols/addons/<id>.yaml) merged into a phase."
+        default_factory=list,
+        description="Add-on modules (protocols/addons/<id>.yaml) merged into a phase.",
+        examples=[[{"addon": "aspirin-thromboprophylaxis", "phase": "treatment"}]],
     )
     renal_column: Sourced[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] | None = Field(
         default=None,
@@ -672,6 +934,7 @@ class Protocol(Frozen):
             "(`mm_mcl`, `mds`, ...); the label tables differ by indication. Default `mm_mcl`; "
             "`--renal-column` overrides it. A column the label data does not hold is refused when CrCl is given."
         ),
+        examples=[{"value": "mds", "source": "primary", "detail": "the label's MDS column"}],
     )
     dose_modification: list[LabRule] = Field(
         default_factory=list,
@@ -680,6 +943,18 @@ class Protocol(Frozen):
             "toxicity is graded. `lenasched calendar --lab`/`--labs` and `lenasched advise` apply them; "
             "a protocol without rules refuses lab results."
         ),
+        examples=[
+            [
+                {
+                    "id": "thrombocytopenia",
+                    "lab": "plt",
+                    "below": {"value": 30, "source": "primary", "detail": 'Table 1: "Fall to <30,000/mcL"'},
+                    "action": "interrupt",
+                    "recover_at_least": 30,
+                    "resume_at": "lower",
+                }
+            ]
+        ],
     )
 
     @model_validator(mode="after")

@@ -44,37 +44,63 @@ Grade = Annotated[int, Field(ge=1, le=5)]
 class LabRule(Frozen):
     """One row of a dose-modification table: a condition on one lab value or toxicity, and its action."""
 
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="Short name the audit trail uses.")
-    drug: str = Field(default=LENALIDOMIDE, description="The drug the rule modifies.")
+    id: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Short name the audit trail uses.",
+        examples=["thrombocytopenia"],
+    )
+    drug: str = Field(default=LENALIDOMIDE, description="The drug the rule modifies.", examples=["lenalidomide"])
     lab: Literal["anc", "plt", "crcl"] | None = Field(
-        default=None, description="The lab value watched: anc and plt in 10^9/L (1.0 = 1,000/mcL), crcl in mL/min."
+        default=None,
+        description="The lab value watched: anc and plt in 10^9/L (1.0 = 1,000/mcL), crcl in mL/min.",
+        examples=["anc"],
     )
     toxicity: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9-]*$",
         description="Instead of `lab`: a named toxicity graded by CTCAE; `any` matches every named toxicity.",
+        examples=["rash"],
     )
-    below: Sourced[Count] | None = Field(default=None, description="The rule fires when the value is below this.")
-    grade_at_least: Sourced[Grade] | None = Field(default=None, description="The rule fires at this grade or worse.")
-    action: Sourced[Literal["interrupt", "delay_cycle"]]
+    below: Sourced[Count] | None = Field(
+        default=None,
+        description="The rule fires when the value is below this.",
+        examples=[{"value": 1.0, "source": "primary", "detail": 'Table 1: "Fall to <1000/mcL"'}],
+    )
+    grade_at_least: Sourced[Grade] | None = Field(
+        default=None, description="The rule fires at this grade or worse.", examples=[3]
+    )
+    action: Sourced[Literal["interrupt", "delay_cycle"]] = Field(
+        description=(
+            "`interrupt` (hold the drug, resume on recovery) or `delay_cycle` (do not "
+            "start the next cycle until recovery)."
+        ),
+        examples=["interrupt"],
+    )
     recover_at_least: Sourced[Count] | None = Field(
-        default=None, description="Resume (or start the cycle) when the value is at least this."
+        default=None, description="Resume (or start the cycle) when the value is at least this.", examples=[1.0]
     )
     recover_grade_at_most: Sourced[Annotated[int, Field(ge=0, le=4)]] | None = Field(
-        default=None, description="Resume when the toxicity has improved to this grade or better."
+        default=None, description="Resume when the toxicity has improved to this grade or better.", examples=[2]
     )
     resume_at: Sourced[ResumeAt] | None = Field(
-        default=None, description="Dose on the first recovery: same, lower (next lower level) or start."
+        default=None,
+        description="Dose on the first recovery: same, lower (next lower level) or start.",
+        examples=["start"],
     )
     then_resume_at: Sourced[ResumeAt] | None = Field(
-        default=None, description="Dose on each later recovery after another drop; default: resume_at."
+        default=None,
+        description="Dose on each later recovery after another drop; default: resume_at.",
+        examples=["lower"],
     )
     checked_within_days: Sourced[Annotated[int, Field(ge=0, le=28)]] | None = Field(
-        default=None, description="delay_cycle: results dated this many days before a cycle's day 1 count for it."
+        default=None,
+        description="delay_cycle: results dated this many days before a cycle's day 1 count for it.",
+        examples=[3],
     )
     cycles: Sourced[Literal["every", "first"]] | None = Field(
         default=None,
         description="delay_cycle: `every` cycle (default) or only the `first` (a condition for starting treatment).",
+        examples=["first"],
     )
 
     @model_validator(mode="after")

@@ -22,16 +22,26 @@ class Sourced(BaseModel, Generic[T]):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    value: T
+    value: T = Field(description="The value itself; a bare value is short for `{value: ...}`.", examples=[28])
     source: str | None = Field(
-        default=None, description="Key of the reference the value comes from: 'primary' or a key of `references`."
+        default=None,
+        description="Key of the reference the value comes from: 'primary' or a key of `references`.",
+        examples=["primary"],
     )
-    detail: str | None = Field(default=None, description="Where in the source, or a short quote.")
+    detail: str | None = Field(
+        default=None,
+        description="Where in the source, or a short quote.",
+        examples=["Methods: lenalidomide 5 mg daily for 56 days"],
+    )
     assumption: str | None = Field(
-        default=None, description="Set when no source states the value: why this value was assumed."
+        default=None,
+        description="Set when no source states the value: why this value was assumed.",
+        examples=["28-day cycles are implied by the monthly dose steps."],
     )
     differs_from_review: str | None = Field(
-        default=None, description="What the review says where the primary source says otherwise."
+        default=None,
+        description="What the review says where the primary source says otherwise.",
+        examples=["the review gives no lead-in"],
     )
 
     def __class_getitem__(cls, params: Any) -> Any:

@@ -11,19 +11,25 @@
 
 from __future__ import annotations
 
+import copy
 import doctest
+import json
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from lenasched import docgen
 from lenasched.cli import main
+from lenasched.protocol import Phase
+from lenasched.schema import schema_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -219,43 +225,42 @@ def test_format_page_lists_every_field() -> None:
             assert f"`{name}`" in page, f"{model.__name__}.{name} is not in docs/format.md"
 
 
-def test_docgen_refuses_a_field_without_docs(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = dict(docgen._DOCS["Phase"])
-    del entries["notes"]
-    monkeypatch.setitem(docgen._DOCS, "Phase", entries)
-    with pytest.raises(docgen.DocError, match=r"Phase\.notes has no entry"):
+def _patched_field(monkeypatch: pytest.MonkeyPatch, model: type[BaseModel], name: str, **changes: Any) -> None:
+    """Change one field's documentation on the model itself, for the length of a test."""
+    info = copy.copy(model.model_fields[name])
+    for key, value in changes.items():
+        setattr(info, key, value)
+    monkeypatch.setitem(model.model_fields, name, info)
+
+
+def test_docgen_refuses_a_field_without_a_description(monkeypatch: pytest.MonkeyPatch) -> None:
+    _patched_field(monkeypatch, Phase, "name", description=None)
+    with pytest.raises(docgen.DocError, match=r"Phase\.name has no description: add one to the model"):
         docgen.format_page()
 
 
-def test_docgen_refuses_a_description_the_model_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = {**docgen._DOCS["Phase"], "until_progression": ("a second description", "until_progression: true")}
-    monkeypatch.setitem(docgen._DOCS, "Phase", entries)
-    with pytest.raises(docgen.DocError, match="drop the description"):
+def test_docgen_refuses_a_field_without_an_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    _patched_field(monkeypatch, Phase, "notes", examples=None)
+    with pytest.raises(docgen.DocError, match=r"Phase\.notes has no example: add one to the model"):
         docgen.format_page()
 
 
-def test_docgen_refuses_a_field_without_any_description(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = {**docgen._DOCS["Phase"], "name": (None, "name: treatment")}
-    monkeypatch.setitem(docgen._DOCS, "Phase", entries)
-    with pytest.raises(docgen.DocError, match=r"Phase\.name has no description"):
+def test_docgen_refuses_an_example_that_does_not_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    _patched_field(monkeypatch, Phase, "cycles", examples=[0])
+    with pytest.raises(docgen.DocError, match=r"the example for Phase\.cycles does not validate"):
         docgen.format_page()
 
 
-@pytest.mark.parametrize(
-    ("example", "message"),
-    [("cycles: 0", "does not validate"), ("cycle: 6", "must set exactly that field"), (None, "has no example")],
-)
-def test_docgen_refuses_a_bad_example(monkeypatch: pytest.MonkeyPatch, example: str | None, message: str) -> None:
-    entries = {**docgen._DOCS["Phase"], "cycles": (None, example)}
-    monkeypatch.setitem(docgen._DOCS, "Phase", entries)
-    with pytest.raises(docgen.DocError, match=message):
-        docgen.format_page()
-
-
-def test_docgen_refuses_entries_for_removed_fields(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(docgen._DOCS, "Phase", {**docgen._DOCS["Phase"], "gone": ("x", "gone: 1")})
-    with pytest.raises(docgen.DocError, match="no longer has: gone"):
-        docgen.format_page()
+def test_field_documentation_lives_on_the_models() -> None:
+    """Every documented field carries its description and example in the JSON Schema an editor reads."""
+    schema = json.loads(schema_json())
+    missing = [
+        f"{name}.{field}"
+        for name, definition in schema.get("$defs", {}).items()
+        for field, prop in definition.get("properties", {}).items()
+        if field != "addon" and ("description" not in prop or "examples" not in prop)
+    ]
+    assert not missing, f"fields without a description or an example in the schema: {missing}"
 
 
 # --- the site --------------------------------------------------------------------------------------

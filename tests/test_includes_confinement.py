@@ -124,3 +124,23 @@ def test_the_cli_gives_one_located_line(layout: Path, capsys: pytest.CaptureFixt
     assert err.startswith(f"error: {path}:") and len(err.splitlines()) == 1, err
     assert "includes.0.addon" in err and "hunter2" not in err and "secret_key" not in err
     assert os.path.join("outside", "secret.yaml") not in err
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("references", 5), ("references", [1, 2]), ("phases", [5]), ("drugs", 5)],
+    ids=["references-int", "references-list", "phase-int", "drugs-int"],
+)
+def test_a_malformed_field_beside_includes_is_a_located_error_not_a_crash(field: str, value: object) -> None:
+    """Found by benchmarks/fuzz_long.py: the add-on merge ran before the model and tripped on wrong types."""
+    import yaml
+
+    data = yaml.safe_load((protocols_dir() / "chanan-khan-2006.yaml").read_text(encoding="utf-8"))
+    assert data.get("includes"), "the fixture protocol must include an add-on"
+    if field == "drugs":
+        data["phases"][0]["drugs"] = value
+    else:
+        data[field] = value
+    with pytest.raises(ProtocolError) as caught:
+        lenasched.parse_protocol(yaml.safe_dump(data, sort_keys=False), "fuzzed.yaml")
+    assert str(caught.value).startswith("fuzzed.yaml:")

@@ -193,11 +193,6 @@ def test_semantic_invalid_files_are_rejected_by_the_loader(name: str) -> None:
     assert _errors(PROTOCOL, data) == []  # a schema rule that catches one of these is news: move it up
 
 
-@pytest.mark.xfail(
-    reason="the schema applies the drug-name pattern ^[a-z][a-z0-9 -]*$ to the name as written, while the "
-    "loader lower-cases it first (lenasched/drugs.py): 'Lenalidomide' passes validate and fails the schema",
-    strict=True,
-)
 def test_a_capitalised_drug_name_is_accepted_by_both() -> None:
     data = _phase(drug="Lenalidomide")
     lenasched.protocol_from_dict(data)  # the loader accepts it
