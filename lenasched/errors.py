@@ -7,7 +7,7 @@ already catch built-ins keep working, and each keeps its fields so tools can sho
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 __all__ = [
@@ -248,6 +248,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: How a pydantic error becomes a located ProtocolError (path, message, hint): the loader's own mapping,
+#: registered by ``modelbase`` so that this base module imports nothing of the layers above it.
+_LOCATORS: list[Callable[[Any, type], ProtocolError]] = []
+
+
+def register_locator(locate: Callable[[Any, type], ProtocolError]) -> None:
+    """Set how a model's validation error is placed (called once, by the models' base class module)."""
+    _LOCATORS[:] = [locate]
+
+
 _MODEL_ERROR: list[type | None] = []  # the class, once defined (None: this pydantic-core cannot subclass it)
 
 
@@ -292,10 +302,8 @@ def _define_model_validation_error() -> type | None:
                 """``error`` (pydantic's, from validating ``model``) as this class, its first problem placed."""
                 new = _model_error_from_data(cls, error.title, error.errors())
                 try:
-                    from .loader import _to_protocol_error
-
-                    located = _to_protocol_error(error, f"<{model.__name__}>", {}, None, model)
-                except Exception:  # the message only loses its hint: pydantic's own first message remains
+                    located = _LOCATORS[0](error, model)  # registered by the models' base (modelbase)
+                except Exception:  # none registered (IndexError) or it failed: the message loses only its hint
                     first = error.errors()[0]
                     path = ".".join(str(p) for p in first["loc"])
                     located = ProtocolError(str(first["msg"]), path=path or None)

@@ -6,9 +6,11 @@ build on it without importing the protocol model, and the protocol model can inc
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
-from .errors import RaisesLenaschedErrors
+from .errors import ProtocolError, RaisesLenaschedErrors, register_locator
 
 __all__ = ["FieldProblem", "Frozen"]
 
@@ -31,3 +33,13 @@ class Frozen(RaisesLenaschedErrors, BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def _locate(error: Any, model: type) -> ProtocolError:
+    """A model's validation error placed as the loader places a file's (path, message, hint)."""
+    from .loader import _to_protocol_error  # same layer; imported late: the loader imports the models
+
+    return _to_protocol_error(error, f"<{model.__name__}>", {}, None, model)
+
+
+register_locator(_locate)
