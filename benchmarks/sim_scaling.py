@@ -10,8 +10,9 @@ drift in the machine's speed hits both sides alike; the ratio is the median of t
 2. **scaling**: the current package at ``--patients`` and at 10 x ``--patients``; a ratio near 10
    is linear scaling.
 
-Run:  python benchmarks/sim_scaling.py [--protocol badoux-2011] [--patients 100000] [--old-patients 100000]
-No timed tests: this prints numbers, it asserts nothing.
+Run:  python benchmarks/sim_scaling.py [--protocol badoux-2011] [--patients 100000] [--old-patients 100000] [--cpu]
+``--cpu`` times in CPU seconds (``time.process_time``), steadier than wall time on a shared machine.
+``--event-prob -1`` uses the protocol's own event model. No timed tests: this prints numbers, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -66,14 +67,16 @@ def _swapped(modules: dict[str, ModuleType]) -> Iterator[None]:
         sys.modules.update(saved)
 
 
-def _paired(a: Callable[[], Any], b: Callable[[], Any], reps: int) -> tuple[list[float], list[float]]:
+def _paired(
+    a: Callable[[], Any], b: Callable[[], Any], reps: int, clock: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     ta: list[float] = []
     tb: list[float] = []
     for _ in range(reps):
         for work, out in ((a, ta), (b, tb)):
-            t0 = time.perf_counter()
+            t0 = clock()
             work()
-            out.append(time.perf_counter() - t0)
+            out.append(clock() - t0)
     return ta, tb
 
 
@@ -81,22 +84,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--protocol", default="badoux-2011")
     parser.add_argument("--days", type=int, default=728)
-    parser.add_argument("--event-prob", type=float, default=0.2)
+    parser.add_argument("--event-prob", type=float, default=0.2, help="per cycle; -1: the protocol's own model")
     parser.add_argument("--patients", type=int, default=100_000, help="scaling: N and 10 N")
     parser.add_argument("--old-patients", type=int, nargs="+", default=[100_000], help="old vs new: patients")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--old-ref", default="HEAD", help="git revision of the old core (default HEAD)")
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument(
+        "--cpu", action="store_true", help="time in CPU seconds (time.process_time): steadier on a shared machine"
+    )
     args = parser.parse_args(argv)
+    clock = time.process_time if args.cpu else time.perf_counter
+    unit = "s CPU" if args.cpu else "s"
 
     import numpy
 
     protocol = lenasched.get_protocol(args.protocol)
     print(f"python {platform.python_version()}, numpy {numpy.__version__}, {platform.machine()}; one core")
-    print(f"{protocol.id}, {args.days} days, event probability {args.event_prob} per cycle, {args.reps} pairs")
+    model = "its own event model" if args.event_prob < 0 else f"event probability {args.event_prob} per cycle"
+    print(f"{protocol.id}, {args.days} days, {model}, {args.reps} pairs")
+
+    event_prob = None if args.event_prob < 0 else args.event_prob
 
     def new(n: int) -> Callable[[], Any]:
-        return lambda: lenasched.simulate(protocol, patients=n, seed=1, horizon=args.days, event_prob=args.event_prob)
+        return lambda: lenasched.simulate(protocol, patients=n, seed=1, horizon=args.days, event_prob=event_prob)
 
     new(100)()  # warm-up: imports, plan cache
     old = _old_modules(args.old_ref)
@@ -112,20 +123,20 @@ def main(argv: list[str] | None = None) -> int:
 
             a, b = run_old(), run_new()  # warm-up, and the two must agree
             same = (a.cumulative_mg == b.cumulative_mg).all() and (a.events == b.events).all()
-            t_old, t_new = _paired(run_old, run_new, args.reps)
+            t_old, t_new = _paired(run_old, run_new, args.reps, clock)
             ratios = [o / w for o, w in zip(t_old, t_new, strict=True)]
             print(
-                f"old ({args.old_ref}) vs new at {n:,} patients: old median {statistics.median(t_old):.3f} s, new "
-                f"median {statistics.median(t_new):.3f} s; ratio old/new (median of pairs) "
+                f"old ({args.old_ref}) vs new at {n:,} patients: old median {statistics.median(t_old):.3f} {unit}, new "
+                f"median {statistics.median(t_new):.3f} {unit}; ratio old/new (median of pairs) "
                 f"{statistics.median(ratios):.2f}x; per-patient results identical: {bool(same)}"
             )
     if not args.skip_scaling:
         n = args.patients
-        t_small, t_big = _paired(new(n), new(10 * n), args.reps)
+        t_small, t_big = _paired(new(n), new(10 * n), args.reps, clock)
         ratios = [b / s for s, b in zip(t_small, t_big, strict=True)]
         print(
-            f"scaling: {n:,} patients median {statistics.median(t_small):.3f} s, {10 * n:,} patients median "
-            f"{statistics.median(t_big):.3f} s; ratio (median of pairs) {statistics.median(ratios):.2f} "
+            f"scaling: {n:,} patients median {statistics.median(t_small):.3f} {unit}, {10 * n:,} patients median "
+            f"{statistics.median(t_big):.3f} {unit}; ratio (median of pairs) {statistics.median(ratios):.2f} "
             "(10 = linear)"
         )
     return 0

@@ -1,130 +1,147 @@
-"""Benchmark: vectorised Monte Carlo (lenasched.simulate) against a naive per-patient loop.
+"""Benchmark (issue 15): simulate time in units of one single-patient ``expand``, peak memory, scaling.
 
-Times, in one run:
-  (a) ``lenasched.simulate`` of 10,000 patients over 2 years (730 days), and
-  (b) the naive loop that a per-patient simulation would at least do: 10,000 single-patient
-      expansions with ``lenasched.expand`` over the same 2 years (summing each one's mg);
-then prints both times, the ratio, and peak memory measured with tracemalloc.
+Three figures, printed (nothing is asserted; the targets are printed next to them):
 
-Targets (issue 6): (a) under 1 second on one core of a laptop-class machine, and at least 20x
-faster than (b). Timings are taken without tracemalloc (it slows Python code down); peak memory is
-measured in separate traced runs: the whole of (a), and the first ``--naive-traced`` expansions of
-(b) (each calendar is dropped after use, so the loop's peak does not grow with the count).
+1. **Expand-equivalents**: the time of ``lenasched.simulate`` for ``--patients`` (default 10**6)
+   patients x ``--days`` (default 728, two years) of ``--protocol`` (default badoux-2011, its own
+   event model unless ``--event-prob``), divided by the mean time of one single-patient
+   ``lenasched.expand`` of the same protocol and horizon. The expand time is measured (mean of
+   ``--expand-calls`` calls) right before and right after each simulate run, so each ratio is a
+   paired one, taken while the machine is as busy as it was during that run; the printed ratio is
+   the median over ``--reps`` such pairs. Wall-clock and CPU time (``time.process_time``, less
+   sensitive to other processes on a shared machine) are both given. Target: <= 500.
+2. **Peak memory** (resident set size: ``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``)
+   of a fresh Python process that imports lenasched and simulates ``--patients`` patients; the
+   same process's peak after the imports (and a 100-patient warm-up) is printed for reference.
+   Target: <= 200 MiB at 10**6.
+3. **Scaling**: the time at 10**5, 10**6 and 10**7 patients (``--sizes``), each in its own process
+   (so one run's memory does not weigh on the next), with the ratio between successive sizes
+   (10 = linear) and the time per million patients.
 
-Run:  python benchmarks/simulate_bench.py  [--patients 10000] [--days 730] [--naive 10000]
+Run:  python benchmarks/simulate_bench.py [--reps 3] [--sizes 100000 1000000 10000000] [--event-prob 0.2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
-from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import lenasched
 
-# Badoux-like: 5 mg daily for 56 days, then +5 mg every 28 days to 25 mg, continuous, until progression.
-PROTOCOL_YAML = """
-schema_version: 1
-id: bench-badoux-like
-title: Benchmark protocol (5 mg daily, +5 mg every 28 days from day 57 to 25 mg, continuous)
-setting: benchmark
-citation: {title: benchmark}
-phases:
-  - name: treatment
-    cycle_length_days: 28
-    until_progression: true
-    drugs:
-      - drug: lenalidomide
-        days: 1-28
-        escalation: {start: 5, step: 5, cap: 25, every_days: 28, first_step_day: 57}
-        dose_levels: [25, 20, 15, 10, 5, 2.5]
-"""
 START = date(2026, 1, 5)
 
+_CHILD = """
+import json, resource, sys, time
 
-def _peak_mib(work: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
+def peak_kib():
+    # VmHWM: this process's own high-water mark (ru_maxrss also counts the parent's, inherited at fork)
     try:
-        work()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak / 2**20
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+import lenasched
+protocol = lenasched.get_protocol({protocol!r})
+lenasched.simulate(protocol, patients=100, seed=1, horizon={days}, event_prob={event_prob!r})  # imports, plan cache
+imported = peak_kib()
+wall, cpu = time.perf_counter(), time.process_time()
+lenasched.simulate(protocol, patients={patients}, seed=1, horizon={days}, event_prob={event_prob!r})
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+print(json.dumps({{"wall": wall, "cpu": cpu, "imported_kib": imported, "peak_kib": peak_kib()}}))
+"""
+
+
+def _child(protocol: str, patients: int, days: int, event_prob: float | None) -> dict[str, Any]:
+    """One simulate run in a fresh process: its times and peak resident size (KiB, Linux ru_maxrss)."""
+    code = _CHILD.format(protocol=protocol, patients=patients, days=days, event_prob=event_prob)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _expand_time(protocol: lenasched.Protocol, days: int, calls: int) -> tuple[float, float]:
+    """Mean wall and CPU seconds of one single-patient ``expand`` over ``days`` days."""
+    until = START + timedelta(days=days - 1)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(calls):
+        lenasched.expand(protocol, START, until=until)
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--naive", type=int, default=10_000, help="single-patient expansions in (b)")
-    parser.add_argument("--naive-traced", type=int, default=200, help="expansions of (b) run under tracemalloc")
-    parser.add_argument("--event-prob", type=float, default=0.2)
-    parser.add_argument("--protocol", help="a bundled id or YAML file instead of the built-in Badoux-like one")
+    parser.add_argument("--protocol", default="badoux-2011")
+    parser.add_argument("--days", type=int, default=728)
+    parser.add_argument("--patients", type=int, default=1_000_000, help="patients of figures 1 and 2")
+    parser.add_argument("--event-prob", type=float, default=None, help="generic model; default: the protocol's own")
+    parser.add_argument("--reps", type=int, default=3, help="paired runs of figure 1")
+    parser.add_argument("--expand-calls", type=int, default=200, help="expand calls timed before and after each run")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000, 10_000_000], help="figure 3")
     args = parser.parse_args(argv)
 
     import numpy
 
-    protocol = lenasched.resolve(args.protocol) if args.protocol else lenasched.parse_protocol(PROTOCOL_YAML)
-    until = START + timedelta(days=args.days - 1)
-
-    def vectorised() -> Any:
-        return lenasched.simulate(
-            protocol, patients=args.patients, seed=1, horizon=args.days, event_prob=args.event_prob, start=START
-        )
-
-    def naive(count: int) -> Decimal:
-        total = Decimal(0)
-        for _ in range(count):
-            calendar = lenasched.expand(protocol, START, until=until)
-            total += calendar.total_mg("lenalidomide")
-        return total
-
+    protocol = lenasched.get_protocol(args.protocol)
+    model = "its own event model" if args.event_prob is None else f"event probability {args.event_prob} per cycle"
     print(
         f"python {platform.python_version()}, numpy {numpy.__version__}, {platform.machine()}, "
-        f"{os.cpu_count()} CPU(s) visible; single-threaded code"
+        f"{os.cpu_count()} CPU(s) visible, load average {os.getloadavg()[0]:.1f}; single-threaded code"
     )
-    print(f"protocol {protocol.id}; horizon {args.days} days; event probability {args.event_prob} per cycle")
+    print(f"{protocol.id}, {args.days} days, {model}")
 
-    vectorised()  # warm-up: imports, first expansion
-    t0 = time.perf_counter()
-    result = vectorised()
-    time_a = time.perf_counter() - t0
-    print(
-        f"(a) simulate {args.patients:,} patients x {args.days} days: {time_a:.3f} s "
-        f"(median cumulative {result.summary()['cumulative_mg_median']} mg)"
-    )
+    def simulate(patients: int) -> None:
+        lenasched.simulate(protocol, patients=patients, seed=1, horizon=args.days, event_prob=args.event_prob)
 
-    t0 = time.perf_counter()
-    naive(args.naive)
-    time_b = time.perf_counter() - t0
+    simulate(1000)  # warm-up: imports, plan cache
+    _expand_time(protocol, args.days, 20)
+    walls, cpus, wall_ratios, cpu_ratios = [], [], [], []
+    for _ in range(args.reps):
+        before = _expand_time(protocol, args.days, args.expand_calls)
+        wall, cpu = time.perf_counter(), time.process_time()
+        simulate(args.patients)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        after = _expand_time(protocol, args.days, args.expand_calls)
+        walls.append(wall)
+        cpus.append(cpu)
+        wall_ratios.append(wall / ((before[0] + after[0]) / 2))
+        cpu_ratios.append(cpu / ((before[1] + after[1]) / 2))
+    wall_ratio, cpu_ratio = statistics.median(wall_ratios), statistics.median(cpu_ratios)
     print(
-        f"(b) naive loop of {args.naive:,} single-patient expansions: {time_b:.3f} s "
-        f"({time_b / args.naive * 1000:.2f} ms each)"
+        f"1. simulate {args.patients:,} patients: median {statistics.median(walls):.2f} s wall "
+        f"({statistics.median(cpus):.2f} s CPU) = {wall_ratio:.0f} single-patient expand calls "
+        f"({cpu_ratio:.0f} in CPU time); median of {args.reps} paired runs "
+        f"(each: {', '.join(f'{r:.0f}' for r in wall_ratios)}); target <= 500"
     )
-
-    ratio = time_b / time_a
-    print(f"ratio (b)/(a): {ratio:.1f}x")
-    peak_a = _peak_mib(vectorised)
-    peak_b = _peak_mib(lambda: naive(min(args.naive, args.naive_traced)))
+    child = _child(args.protocol, args.patients, args.days, args.event_prob)
+    peak, imported = child["peak_kib"] / 1024, child["imported_kib"] / 1024
     print(
-        f"peak memory (tracemalloc): (a) {peak_a:.1f} MiB; (b) {peak_b:.1f} MiB "
-        f"(over {min(args.naive, args.naive_traced)} expansions)"
+        f"2. peak resident memory at {args.patients:,} patients: {peak:.0f} MiB "
+        f"(the process after imports: {imported:.0f} MiB); target <= 200 MiB"
     )
-    ok_time = time_a < 1.0
-    ok_ratio = ratio >= 20
-    print(
-        f"targets: (a) < 1 s: {'met' if ok_time else 'NOT met'}; >= 20x faster than (b): "
-        f"{'met' if ok_ratio else 'NOT met'}"
-    )
-    return 0 if ok_time and ok_ratio else 1
+    previous: tuple[int, float] | None = None
+    for size in args.sizes:
+        run = _child(args.protocol, size, args.days, args.event_prob)
+        line = (
+            f"3. {size:>12,} patients: {run['wall']:7.2f} s wall, {run['cpu']:7.2f} s CPU, "
+            f"{run['cpu'] / size * 1e6:.2f} s CPU per million, peak {run['peak_kib'] / 1024:.0f} MiB"
+        )
+        if previous is not None:
+            line += f"; x{run['cpu'] / previous[1]:.2f} CPU for x{size / previous[0]:g} patients"
+        print(line)
+        previous = (size, run["cpu"])
+    return 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ class Patient(BaseModel):
     bsa_formula: Literal["mosteller", "dubois"] = "mosteller"
     allow_implausible: frozenset[str] = Field(
         default=frozenset(),
-        description="Names of plausibility limits (lenasched.plausible.LIMITS) this patient may exceed, e.g. {'bsa'}.",
+        description="Names of plausibility limits (plausible.LIMITS) this patient may exceed, e.g. {'bsa'}.",
     )
 
     def __init__(self, **data: Any) -> None:

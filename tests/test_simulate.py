@@ -326,3 +326,82 @@ def test_help_and_docs_state_the_assumptions(capsys: pytest.CaptureFixture[str])
     docs = (Path(__file__).resolve().parent.parent / "docs" / "simulation.md").read_text(encoding="utf-8")
     for phrase in ("Independence", "one dose level lower", "not made up", "over-cycles"):
         assert phrase in docs
+
+
+# --- comparisons on common random numbers ---------------------------------------------------------
+
+
+@needs_numpy
+def test_cli_compare_designs(fixed_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--compare``: the original and its --set variant on the same random numbers, paired differences."""
+    base = ["simulate", fixed_file, "--compare", "--set", "lenalidomide.days=1-21", "--patients", "400", "--seed", "3"]
+    assert main([*base, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["common_random_numbers"] is True and data["patients"] == 400
+    assert [d["protocol"] for d in data["designs"]] == ["fixed", "fixed-variant"]
+    alone = simulate(lenasched.parse_protocol(FIXED), patients=400, seed=3)
+    assert Decimal(data["designs"][0]["cumulative_mg_median"]) == alone.summary()["cumulative_mg_median"]
+    (difference,) = data["differences"]
+    assert difference["design"] == "fixed-variant" and difference["versus"] == "fixed"
+    assert (
+        Decimal(difference["ci_low"])
+        <= Decimal(difference["cumulative_mg_difference"])
+        <= Decimal(difference["ci_high"])
+    )
+    assert Decimal(difference["cumulative_mg_difference"]) < 0  # 21 of 28 days: less drug
+    assert Decimal(data["designs"][1]["event_probability_per_cycle"][0]) > 0  # the variant keeps the trial's rates
+    assert main([*base, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("design,planned_cumulative_mg,") and len(lines) == 3
+    assert lines[1].startswith("fixed,") and lines[2].startswith("fixed-variant,")
+    assert main([*base, "--format", "metrics-csv"]) == 0
+    metrics = capsys.readouterr().out.splitlines()
+    assert metrics[0].startswith("design,metric,statistic,") and any(r.startswith("fixed-variant,") for r in metrics)
+    assert main(base) == 0
+    table = capsys.readouterr().out
+    assert "common random numbers" in table and "Paired differences from fixed" in table and "fixed-variant" in table
+
+
+@needs_numpy
+def test_cli_compare_refusals(fixed_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", fixed_file, "--patients", "10"]) == 0
+    capsys.readouterr()
+    assert main(["simulate", fixed_file, "badoux-2011", "--patients", "10"]) == 1
+    assert "add --compare" in capsys.readouterr().err
+    assert main(["simulate", fixed_file, "--compare", "--patients", "10"]) == 1
+    assert "--compare needs two designs" in capsys.readouterr().err
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+@needs_numpy
+def test_no_progress_bar_without_a_terminal(fixed_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from lenasched.commands.simulate import _ProgressBar
+
+    with _ProgressBar() as progress:  # standard error is captured here: not a terminal
+        assert progress is None
+    assert main(["simulate", fixed_file, "--patients", "2000", "--event-prob", "0.01", "--format", "csv"]) == 0
+    assert capsys.readouterr().err == ""  # (no note, no bar)
+
+
+def test_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the bar appears once a run has lasted its delay, follows the counts, and goes away."""
+    import io
+
+    from lenasched.commands.simulate import _ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setattr(_ProgressBar, "DELAY", 0.0)
+    bar = _ProgressBar()
+    with bar as progress:
+        assert progress is not None
+        for done in (10, 50, 100):
+            progress(done, 200)
+        assert bar.bar is not None and bar.bar.tasks[0].completed == 100 and bar.bar.tasks[0].total == 200
+    assert not bar.bar.live.is_started

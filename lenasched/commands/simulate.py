@@ -21,7 +21,9 @@ The event model (assumptions; docs/simulation.md has the details):
   * The event day's dose is taken; the drug is held for --recovery-days, then resumes one dose
     level lower (the protocol's dose_levels with its escalation steps, or --dose-levels) and never
     escalates above it again. An event at the lowest level stops the drug.
-  * Missed doses are not made up; holds do not delay cycles.
+  * Missed doses are not made up; holds do not delay cycles. A delay_cycle rule that checks cycle 1 only
+    (a start condition) changes no simulated dose: cycle 1 day 1 is the day treatment begins. One that
+    checks every cycle is not simulated (cycles keep their dates), and the output says so.
   * Events are independent between patients and between cycles, and do not depend on the dose.
     Several reported toxicities combine as independent risks: 1 - prod(1 - p_i).
   * p comes from --event-prob, or from the protocol's reported rates (--event, default grade 3/4
@@ -30,6 +32,9 @@ The event model (assumptions; docs/simulation.md has the details):
   * Only lenalidomide is simulated. The same --seed gives the same numbers, and patient i the same
     random numbers whatever --patients and whatever the design (common random numbers).
   * Every parameter is printed with its source; intervals are 95% Monte Carlo intervals.
+  * --compare: the designs (several protocols, or one and its --set variant) on the same random numbers,
+    with the paired differences from the first design and their 95% intervals.
+  * A progress bar appears on standard error after about a second, only when it is a terminal.
 """
 
 
@@ -86,7 +91,17 @@ def register(sub: Any) -> None:
         epilog=HELP_MODEL,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("protocol", help="bundled id or path to a YAML file")
+    parser.add_argument(
+        "protocol",
+        nargs="+",
+        help="bundled id or path to a YAML file; with --compare, two or more designs (or one and a --set variant)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="simulate every design on the same random numbers (patient i draws the same in each) and report "
+        "each design's outputs and the paired differences from the first",
+    )
     parser.add_argument("--patients", type=_positive_int, default=10_000, help="virtual patients (default 10000)")
     parser.add_argument("--seed", type=_count, default=0, help="random seed (default 0); same seed, same numbers")
     add_horizon_arguments(parser, DEFAULT_HORIZON_DAYS)
@@ -140,23 +155,19 @@ def run(args: argparse.Namespace) -> int:
     from ..variants import apply_overrides
     from ._designer import csv_text, emit_renderable, horizon_days, json_text
 
-    original = resolve_protocol(args.protocol)
+    if args.compare:
+        return _compare(args)
+    if len(args.protocol) > 1:
+        from ..cli import UsageError
+
+        raise UsageError("several protocols: add --compare to simulate them side by side")
+    original = resolve_protocol(args.protocol[0])
     protocol = original
     if args.overrides:
         protocol = apply_overrides(original, args.overrides, version=__version__)
-    result = simulate(
-        protocol,
-        patients=args.patients,
-        seed=args.seed,
-        horizon=horizon_days(args, DEFAULT_HORIZON_DAYS),
-        event_prob=args.event_prob,
-        events=args.event,
-        rates=dict(args.rate),
-        recovery_days=args.recovery_days,
-        over_cycles=args.over_cycles,
-        dose_levels=args.dose_levels,
-        outcomes_from=original,  # a variant carries no outcomes of its own: the original trial's rates
-    )
+    options = _options(args, horizon_days(args, DEFAULT_HORIZON_DAYS))
+    with _ProgressBar() as progress:
+        result = simulate(protocol, progress=progress, outcomes_from=original, **options)
     if args.format != "table":  # the table says it itself
         for note in result.notes():
             print(f"note: {note}", file=sys.stderr)
@@ -171,6 +182,103 @@ def run(args: argparse.Namespace) -> int:
 
         emit_renderable(render_simulation(result), args.output)
     return 0
+
+
+def _options(args: argparse.Namespace, days: int) -> dict[str, Any]:
+    """The simulation's options from the command line (the same for every design of a comparison)."""
+    return {
+        "patients": args.patients,
+        "seed": args.seed,
+        "horizon": days,
+        "event_prob": args.event_prob,
+        "events": args.event,
+        "rates": dict(args.rate),
+        "recovery_days": args.recovery_days,
+        "over_cycles": args.over_cycles,
+        "dose_levels": args.dose_levels,
+    }
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """``--compare``: every design on common random numbers, and the paired differences from the first."""
+    from ..cli import UsageError, resolve_protocol
+    from ..simulation import DEFAULT_HORIZON_DAYS, simulate_compare
+    from ._designer import csv_text, emit_renderable, horizon_days, json_text, protocols_with_variants
+
+    designs = protocols_with_variants(args.protocol, args.overrides)
+    if len(designs) < 2:
+        raise UsageError("--compare needs two designs: give another protocol, or a --set variant of this one")
+    originals = {p.id: p for p in (resolve_protocol(name) for name in args.protocol)}
+    # a variant (ID-variant) keeps its original trial's reported rates: it has no outcomes of its own
+    outcomes = [originals.get(d.id) or originals.get(d.id.removesuffix("-variant")) or d for d in designs]
+    options = _options(args, horizon_days(args, DEFAULT_HORIZON_DAYS))
+    with _ProgressBar() as progress:
+        comparison = simulate_compare(designs, outcomes=outcomes, progress=progress, **options)
+    if args.format != "table":
+        for result in comparison.results:
+            for note in result.notes():
+                print(f"note: {result.protocol_id}: {note}", file=sys.stderr)
+    if args.format == "csv":
+        _write(csv_text(comparison.to_rows()), args.output)
+    elif args.format == "json":
+        _write(json_text(comparison.summary()), args.output)
+    elif args.format == "metrics-csv":
+        rows = [{"design": r.protocol_id, **m.to_row()} for r in comparison.results for m in r.metrics()]
+        _write(csv_text(rows), args.output)
+    else:
+        from ..render.simulate import render_comparison
+
+        emit_renderable(render_comparison(comparison), args.output)
+    return 0
+
+
+class _ProgressBar:
+    """A progress bar on standard error for work that lasts: shown once a run has taken a second.
+
+    Only when standard error is a terminal (pipes, files and tests see nothing); rich is imported
+    only then. Yields the ``progress(done, total)`` callback (``None`` when off).
+    """
+
+    DELAY = 1.0
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.task: Any = None
+        self.started = 0.0
+
+    def __enter__(self) -> Any:
+        import time
+
+        if not sys.stderr.isatty():
+            return None
+        self.started = time.monotonic()
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.started < self.DELAY or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("simulating"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("patients"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("simulate", total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _write(text: str, output: str | None) -> None:

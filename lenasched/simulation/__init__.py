@@ -23,8 +23,9 @@ cycles keep their dates. Only the primary drug (lenalidomide) is simulated.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -67,6 +68,7 @@ __all__ = [
     "Metric",
     "Model",
     "Parameter",
+    "Progress",
     "SimulationComparison",
     "SimulationResult",
     "build_model",
@@ -78,7 +80,9 @@ __all__ = [
 DEFAULT_HORIZON_DAYS = 728
 MAX_PATIENTS = 10_000_000
 #: Patients per block: bounds memory whatever the number of patients; results do not depend on it.
-DEFAULT_CHUNK = 1 << 18
+DEFAULT_CHUNK = 1 << 19
+#: ``progress(done, total)``: patients simulated so far, out of all (monotone; the last call has done == total).
+Progress = Callable[[int, int], None]
 #: Above this share stopped, the result carries a note naming the parameter that drives it.
 IMPLAUSIBLE_STOPPED = 0.5
 _CENTS = Decimal("0.01")
@@ -291,8 +295,10 @@ class SimulationResult:
         return out
 
     def notes(self) -> list[str]:
-        """One line per implausible result, naming the parameter that drives it."""
-        out: list[str] = []
+        """One line per implausible result, naming the parameter that drives it, and per rule not simulated."""
+        out: list[str] = [
+            f"{p.name} is not simulated: {p.source}" for p in self.parameters if p.value == "not simulated"
+        ]
         share = self.fraction_stopped
         if share > IMPLAUSIBLE_STOPPED and self.model is not None and self.tally is not None:
             kinds = self.model.kinds
@@ -357,10 +363,8 @@ class SimulationComparison:
         base = self.results[0]
         rows = []
         for other in self.results[1:]:
-            diff = other.cumulative_mg - base.cumulative_mg
-            n = len(diff)
-            mean = float(diff.mean())
-            half = 1.959963984540054 * float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+            mean, half = _paired(other.cumulative_mg - base.cumulative_mg)
+            stopped, stopped_half = _paired(other.stopped.astype(float) - base.stopped.astype(float))
             rows.append(
                 {
                     "design": other.protocol_id,
@@ -368,9 +372,53 @@ class SimulationComparison:
                     "cumulative_mg_difference": _num(mean),
                     "ci_low": _num(mean - half),
                     "ci_high": _num(mean + half),
+                    "fraction_stopped_difference": _num(stopped),
+                    "stopped_ci_low": _num(stopped - stopped_half),
+                    "stopped_ci_high": _num(stopped + stopped_half),
                 }
             )
         return rows
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One row per design: its headline outputs, and its paired difference from the first design."""
+        rows = []
+        differences = self.differences()  # (one per design after the first, in order)
+        for i, result in enumerate(self.results):
+            s = result.summary()
+            metrics = {(m.name, m.statistic): m for m in result.metrics()}
+            rdi = metrics.get(("relative_dose_intensity", "median"))
+            difference = differences[i - 1] if i else None
+            rows.append(
+                {
+                    "design": result.protocol_id,
+                    "planned_cumulative_mg": s["planned_cumulative_mg"],
+                    "cumulative_mg_median": s["cumulative_mg_median"],
+                    "cumulative_mg_q1": s["cumulative_mg_q1"],
+                    "cumulative_mg_q3": s["cumulative_mg_q3"],
+                    "dose_intensity_median": s["dose_intensity_median"],
+                    "relative_dose_intensity_median": _num(rdi.estimate) if rdi is not None else None,
+                    "fraction_with_event": s["fraction_with_event"],
+                    "fraction_stopped": s["fraction_stopped"],
+                    "versus": difference["versus"] if difference else None,
+                    "cumulative_mg_difference": difference["cumulative_mg_difference"] if difference else None,
+                    "difference_ci_low": difference["ci_low"] if difference else None,
+                    "difference_ci_high": difference["ci_high"] if difference else None,
+                    "fraction_stopped_difference": difference["fraction_stopped_difference"] if difference else None,
+                }
+            )
+        return rows
+
+    def summary(self) -> dict[str, Any]:
+        """Every design's summary and the paired differences (what ``--compare --format json`` writes)."""
+        first = self.results[0]
+        return {
+            "patients": first.patients,
+            "seed": first.seed,
+            "horizon_days": first.horizon_days,
+            "common_random_numbers": True,
+            "designs": [r.summary() for r in self.results],
+            "differences": self.differences(),
+        }
 
 
 def simulate(
@@ -392,6 +440,7 @@ def simulate(
     outcomes_from: Protocol | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     first_patient: int = 0,
+    progress: Progress | None = None,
 ) -> SimulationResult:
     """Simulate ``patients`` virtual patients on ``protocol`` for ``horizon`` days (needs numpy).
 
@@ -401,6 +450,8 @@ def simulate(
     ladder. ``keep_daily`` also returns the patients x days matrix of delivered doses in units of
     1/``UNITS_PER_MG`` mg. Patient ``first_patient + i`` has its own random stream, so the same
     ``seed`` gives every patient the same result whatever ``patients`` and ``chunk_size``.
+    ``progress(done, total)`` is called as patients are simulated (about once per cycle window of
+    each block), with monotone counts ending at ``(patients, patients)``; it prints nothing itself.
     """
     try:
         import numpy  # noqa: F401
@@ -428,7 +479,15 @@ def simulate(
     )
     plan = build_plan(protocol, start or DEFAULT_START, days, patient, drug, dose_levels)
     return run_model(
-        protocol.id, plan, model, patients, seed, keep_daily=keep_daily, chunk_size=chunk_size, first=first_patient
+        protocol.id,
+        plan,
+        model,
+        patients,
+        seed,
+        keep_daily=keep_daily,
+        chunk_size=chunk_size,
+        first=first_patient,
+        progress=progress,
     )
 
 
@@ -442,8 +501,12 @@ def run_model(
     keep_daily: bool = False,
     chunk_size: int = DEFAULT_CHUNK,
     first: int = 0,
+    progress: Progress | None = None,
 ) -> SimulationResult:
-    """Run a built plan and model over patients ``first`` .. ``first + patients - 1``, in chunks."""
+    """Run a built plan and model over patients ``first`` .. ``first + patients - 1``, in chunks.
+
+    ``progress(done, total)``: see :func:`simulate`.
+    """
     import numpy as np
 
     from .core import run_block
@@ -452,9 +515,20 @@ def run_model(
     streams = PatientStreams(seed)
     tally = Tally()
     units, counts, stops, daily = [], [], [], []
+    reported = [-1]
+
+    def report(done: int) -> None:
+        if progress is not None and done > reported[0]:
+            reported[0] = done
+            progress(done, patients)
+
     for begin in range(first, first + patients, chunk_size):
         size = min(chunk_size, first + patients - begin)
-        block = run_block(plan, model, streams, begin, size, keep_daily=keep_daily)
+        extra: dict[str, Any] = {}
+        if progress is not None:  # (only then: benchmarks/sim_scaling.py also runs older cores, without it)
+            extra["progress"] = functools.partial(_share_done, report, begin - first, size)
+        block = run_block(plan, model, streams, begin, size, keep_daily=keep_daily, **extra)
+        report(begin - first + size)
         tally = tally.merge(block.tally)
         units.append(block.units)
         counts.append(block.events)
@@ -489,16 +563,40 @@ def run_model(
     )
 
 
-def simulate_compare(protocols: Sequence[Protocol], **kwargs: Any) -> SimulationComparison:
+def simulate_compare(
+    protocols: Sequence[Protocol],
+    *,
+    outcomes: Sequence[Protocol | None] | None = None,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> SimulationComparison:
     """Simulate each design with the same seed and patients: common random numbers, paired differences.
 
     Patient ``i`` of every design draws the same random numbers (the same exponential thresholds of
     exposure), so differences between designs come from the designs, not from sampling noise (the
-    ``simulate_compare`` pattern of the ``escalation`` R package).
+    ``simulate_compare`` pattern of the ``escalation`` R package). ``outcomes`` gives, per design,
+    the protocol whose reported rates it uses (a what-if variant: its original); other keyword
+    arguments go to :func:`simulate` for every design. ``progress(done, total)`` counts the
+    patients of all designs.
     """
     if not protocols:
         raise SimulationError("nothing to compare: give at least one protocol")
-    return SimulationComparison(tuple(simulate(p, **kwargs) for p in protocols))
+    if outcomes is not None and len(outcomes) != len(protocols):
+        raise SimulationError(f"outcomes: give one per design ({len(protocols)}), got {len(outcomes)}")
+    patients = int(kwargs.get("patients", 10_000))
+    results = []
+    for i, protocol in enumerate(protocols):
+        mine = dict(kwargs)
+        if outcomes is not None:
+            mine["outcomes_from"] = outcomes[i]
+        if progress is not None:
+
+            def step(done: int, total: int, i: int = i) -> None:
+                progress(i * patients + done, len(protocols) * patients)
+
+            mine["progress"] = step
+        results.append(simulate(protocol, **mine))
+    return SimulationComparison(tuple(results))
 
 
 def _cycles(plan: DrugPlan, model: Model, tally: Tally) -> tuple[CycleStats, ...]:
@@ -559,6 +657,19 @@ def _run(
     if model is None:
         model = Model((EventKind("dlt", rate),), recovery_days, "generic", ())
     return run_block(plan, model, PatientStreams(0), 0, n, keep_daily=keep_daily, forced=forced)
+
+
+def _share_done(report: Callable[[int], None], offset: int, size: int, share: float) -> None:
+    """A block's progress (``share`` of its ``size`` patients) as patients done in the whole run."""
+    report(offset + int(size * share))
+
+
+def _paired(diff: NDArray[np.float64]) -> tuple[float, float]:
+    """Mean of paired differences and the half-width of its 95 % (normal) interval."""
+    n = len(diff)
+    mean = float(diff.mean())
+    half = 1.959963984540054 * float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return mean, half
 
 
 def _dec(value: float) -> Decimal:

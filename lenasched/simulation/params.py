@@ -292,9 +292,7 @@ def build_model(
             raise SimulationError(
                 f"{source.id} reports no rate for the events its dose_modification rules act on; give them ({names})"
             )
-        for rule in protocol.dose_modification:
-            if rule.action.value != "interrupt":
-                notes.append(Parameter(f"rule.{rule.id}", "not simulated", "delay_cycle rule: cycles keep their dates"))
+    notes += _delay_rules(protocol, drug)
     if given:
         known = ", ".join(k.name for k in kinds) or "none"
         raise SimulationError(f"no event kind named {', '.join(sorted(given))}; this model's kinds: {known}")
@@ -307,7 +305,11 @@ def build_model(
         ]
     else:
         parameters.append(
-            Parameter("after_event", "hold, then one dose level lower", "generic model (no dose_modification rules)")
+            Parameter(
+                "after_event",
+                "hold, then one dose level lower",
+                "generic model (asked for, or no interrupt rule in the protocol's dose_modification)",
+            )
         )
     parameters.append(recovery)
     if mode == "generic" and event_prob is None:
@@ -321,6 +323,41 @@ def build_model(
             )
         )
     return Model(tuple(kinds), recovery_days, mode, tuple(parameters + notes))
+
+
+def _delay_rules(protocol: Protocol, drug: str) -> list[Parameter]:
+    """What the simulation does with the protocol's ``delay_cycle`` rules, one line each.
+
+    A rule that checks only cycle 1 (``cycles: first``, a condition for starting treatment) cannot
+    change a calendar counted from day 1: ``expand`` refuses to delay cycle 1 and asks for a later
+    ``--start`` instead, since cycle 1 day 1 is the day treatment begins. So it changes no simulated
+    dose, and says so. A rule that checks every cycle would move the later cycles; the simulation
+    keeps every cycle on its planned dates, so it is announced as not simulated (and in ``notes``).
+    """
+    out = []
+    for rule in protocol.dose_modification:
+        if rule.action.value != "delay_cycle" or rule.drug != drug:
+            continue
+        where = rule.action.source or "protocol"
+        if rule.cycles is not None and rule.cycles.value == "first":
+            out.append(
+                Parameter(
+                    f"rule.{rule.id}",
+                    "start condition",
+                    f"{rule.condition()} before cycle 1 delays the start ({where}); cycle 1 day 1 is the day "
+                    "treatment begins (expand moves --start, not the calendar), so simulated doses count from it",
+                )
+            )
+        else:
+            out.append(
+                Parameter(
+                    f"rule.{rule.id}",
+                    "not simulated",
+                    f"delay_cycle rule ({rule.condition()} before a cycle's day 1, {where}): "
+                    "the simulated cycles keep their planned dates",
+                )
+            )
+    return out
 
 
 def _values(values: tuple[float, ...]) -> str:

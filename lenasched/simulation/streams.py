@@ -40,31 +40,49 @@ class PatientStreams:
 
     @staticmethod
     def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
+        """SplitMix64's finaliser, in place on ``z`` (returned)."""
         import numpy as np
 
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
-        out: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-        return out
-
-    def keys(self, patients: NDArray[np.int64]) -> NDArray[np.uint64]:
-        """Each patient's stream key (computed once per block; ``uniform_from`` draws from it)."""
-        import numpy as np
-
+        t = np.empty_like(z)
         with np.errstate(over="ignore"):
-            p = patients.astype(np.uint64)
-            out: NDArray[np.uint64] = self._mix(self._key0 + (p + np.uint64(1)) * np.uint64(_GAMMA)) ^ self._key1
-        return out
+            for shift, factor in ((30, _M1), (27, _M2)):
+                np.right_shift(z, np.uint64(shift), out=t)
+                z ^= t
+                z *= np.uint64(factor)
+            np.right_shift(z, np.uint64(31), out=t)
+            z ^= t
+        return z
+
+    def keys(self, patients: NDArray[np.integer]) -> NDArray[np.uint64]:
+        """Each patient's stream key: ``mix(key0 + (i + 1) * gamma) ^ key1``."""
+        import numpy as np
+
+        z = patients.astype(np.uint64)
+        with np.errstate(over="ignore"):
+            z += np.uint64(1)
+            z *= np.uint64(_GAMMA)
+            z += self._key0
+        z = self._mix(z)
+        z ^= self._key1
+        return z
 
     @classmethod
     def uniform_from(cls, keys: NDArray[np.uint64], draws: NDArray[np.integer]) -> NDArray[np.float64]:
-        """The ``draws``-th number of the streams with these ``keys``."""
+        """The ``draws``-th number of the streams with these ``keys``: ``mix(key + (k + 1) * gamma)``."""
         import numpy as np
 
+        z = draws.astype(np.uint64)
         with np.errstate(over="ignore"):
-            z = cls._mix(keys + (draws.astype(np.uint64) + np.uint64(1)) * np.uint64(_GAMMA))
-        out: NDArray[np.float64] = ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 2**53)
+            z += np.uint64(1)
+            z *= np.uint64(_GAMMA)
+            z += keys
+        z = cls._mix(z)
+        z >>= np.uint64(11)
+        out = z.astype(np.float64)
+        out += 0.5  # (k + 0.5) / 2**53: in (0, 1)
+        out *= 1.0 / 2**53
         return out
 
-    def uniform(self, patients: NDArray[np.int64], draws: NDArray[np.integer]) -> NDArray[np.float64]:
+    def uniform(self, patients: NDArray[np.integer], draws: NDArray[np.integer]) -> NDArray[np.float64]:
+        """The ``draws``-th number of each of these patients' streams (keys computed on the way)."""
         return self.uniform_from(self.keys(patients), draws)
