@@ -1,7 +1,7 @@
 """Peak memory of the worst accepted commands (a script, not a test): ``python benchmarks/memory_bench.py``.
 
 Target: every command that lenasched accepts stays under 1 GiB of peak resident memory, and
-every request past a limit (``lenasched/limits.py``) is refused before the work starts, in
+every request past a limit (``lenasched/model/limits.py``) is refused before the work starts, in
 well under a second and a few tens of MiB.
 
 The worst cases are built from the limits themselves: a generated protocol with four drugs given
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lenasched.limits import MAX_DOSE_DAYS, MAX_ICS_EVENTS
+from lenasched.model.limits import MAX_DOSE_DAYS, MAX_ICS_EVENTS
 
 GIB = 1024**3
 REFUSAL_BUDGET = 200 * 1024**2  # a refusal must not cost real memory either

@@ -3,7 +3,7 @@
 Two ratios, each from ``--reps`` pairs run alternately (A, B, A, B, ...) in this one process, so
 drift in the machine's speed hits both sides alike; the ratio is the median of the per-pair ratios:
 
-1. **old / new**: the previous vectorised run (``lenasched/simulation/core.py`` and ``streams.py`` at
+1. **old / new**: the previous vectorised run (``lenasched/design/simulation/core.py`` and ``streams.py`` at
    git ``--old-ref``, default ``HEAD``) against the working tree's, both through the same
    ``lenasched.simulate`` call (same protocol, patients, horizon and event rate); the old modules are
    swapped in for their runs only.
@@ -34,7 +34,7 @@ import lenasched
 ROOT = Path(__file__).resolve().parent.parent
 
 
-_SWAPPED = ("lenasched.simulation.streams", "lenasched.simulation.core")
+_SWAPPED = ("lenasched.design.simulation.streams", "lenasched.design.simulation.core")
 
 
 def _old_modules(ref: str) -> dict[str, ModuleType] | None:
@@ -49,7 +49,7 @@ def _old_modules(ref: str) -> dict[str, ModuleType] | None:
         except (OSError, subprocess.CalledProcessError):
             return None
         module = ModuleType(name + "_old")
-        module.__package__ = "lenasched.simulation"
+        module.__package__ = "lenasched.design.simulation"
         sys.modules[module.__name__] = module  # dataclasses look their module up
         exec(compile(source, f"{ref}:{path}", "exec"), module.__dict__)
         loaded[name] = module
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     new(100)()  # warm-up: imports, plan cache
     old = _old_modules(args.old_ref)
     if old is None:
-        print(f"old vs new: skipped (no lenasched/simulation/core.py at git {args.old_ref})")
+        print(f"old vs new: skipped (no lenasched/design/simulation/core.py at git {args.old_ref})")
     else:
         for n in args.old_patients:
             run_new = new(n)

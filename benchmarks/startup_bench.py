@@ -17,7 +17,7 @@ Both sides run with byte-code: an installed package has ``.pyc`` files, and so h
 dependencies, but a source checkout run under ``PYTHONDONTWRITEBYTECODE=1`` would recompile every
 lenasched module on every run and measure the compiler. The children write their byte-code to a
 private temporary folder (``PYTHONPYCACHEPREFIX``), never into the checkout. ``--no-bytecode``
-measures that compiling case instead. lenasched's cache (``lenasched.cache``: the validated bundled
+measures that compiling case instead. lenasched's cache (``lenasched.model.cache``: the validated bundled
 protocol, the label's facts) is a private temporary folder too, filled by the warm-up runs: the
 figures are the warm runs a user makes after the first; the first (cold) run is shown apart.
 

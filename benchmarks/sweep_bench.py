@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 import lenasched
-from lenasched.simulation.sweep import DaskRunner, SweepPlan, plan_sweep
+from lenasched.design.simulation.sweep import DaskRunner, SweepPlan, plan_sweep
 
 GRID = ["lenalidomide.start=5,10,15", "lenalidomide.every_days=7,14,28"]
 

@@ -15,51 +15,62 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .calendar import Calendar, CycleWindow, DoseDay, Modification
-    from .comparison import Comparison, compare
-    from .engine.expand import expand
-    from .errors import LenaschedError, ProtocolError, ScheduleError, UnknownProtocolError
-    from .events import PatientEvents
-    from .loader import load_events, load_protocol, parse_protocol, protocol_from_dict
-    from .patient import Patient, bsa_dubois, bsa_mosteller
-    from .protocol import DrugRegimen, Escalation, Phase, Protocol, Reference
-    from .registry import bundled_ids, get_protocol, resolve
-    from .simulation import simulate
-    from .sourced import Sourced
+    from lenasched.design.compare import Comparison, compare
+    from lenasched.design.simulation import simulate
+    from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay, Modification
+    from lenasched.engine.expand import expand
+    from lenasched.errors import (
+        LenaschedError,
+        ModelValidationError,
+        ProtocolError,
+        ScheduleError,
+        UnknownDrugError,
+        UnknownProtocolError,
+        WrongTypeError,
+    )
+    from lenasched.model.events import PatientEvents
+    from lenasched.model.loader import load_events, load_protocol, parse_protocol, protocol_from_dict
+    from lenasched.model.patient import Patient, bsa_dubois, bsa_mosteller
+    from lenasched.model.protocol import DrugRegimen, Escalation, Phase, Protocol, Reference
+    from lenasched.model.registry import bundled_ids, get_protocol, resolve
+    from lenasched.model.sourced import Sourced
 
 __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _WHERE = {
-    "Calendar": "calendar",
-    "CycleWindow": "calendar",
-    "DoseDay": "calendar",
-    "Modification": "calendar",
-    "Comparison": "comparison",
-    "compare": "comparison",
-    "expand": "engine",
-    "LenaschedError": "errors",
-    "ProtocolError": "errors",
-    "ScheduleError": "errors",
-    "UnknownProtocolError": "errors",
-    "PatientEvents": "events",
-    "load_events": "loader",
-    "load_protocol": "loader",
-    "parse_protocol": "loader",
-    "protocol_from_dict": "loader",
-    "Patient": "patient",
-    "bsa_dubois": "patient",
-    "bsa_mosteller": "patient",
-    "DrugRegimen": "protocol",
-    "Escalation": "protocol",
-    "Phase": "protocol",
-    "Protocol": "protocol",
-    "Reference": "protocol",
-    "bundled_ids": "registry",
-    "get_protocol": "registry",
-    "resolve": "registry",
-    "simulate": "simulation",
-    "Sourced": "sourced",
+    "Calendar": "lenasched.engine.calendar",
+    "CycleWindow": "lenasched.engine.calendar",
+    "DoseDay": "lenasched.engine.calendar",
+    "Modification": "lenasched.engine.calendar",
+    "Comparison": "lenasched.design.compare",
+    "compare": "lenasched.design.compare",
+    "expand": "lenasched.engine",
+    "LenaschedError": "lenasched.errors",
+    "ProtocolError": "lenasched.errors",
+    "ScheduleError": "lenasched.errors",
+    "UnknownProtocolError": "lenasched.errors",
+    "ModelValidationError": "lenasched.errors",
+    "UnknownDrugError": "lenasched.errors",
+    "WrongTypeError": "lenasched.errors",
+    "PatientEvents": "lenasched.model.events",
+    "load_events": "lenasched.model.loader",
+    "load_protocol": "lenasched.model.loader",
+    "parse_protocol": "lenasched.model.loader",
+    "protocol_from_dict": "lenasched.model.loader",
+    "Patient": "lenasched.model.patient",
+    "bsa_dubois": "lenasched.model.patient",
+    "bsa_mosteller": "lenasched.model.patient",
+    "DrugRegimen": "lenasched.model.protocol",
+    "Escalation": "lenasched.model.protocol",
+    "Phase": "lenasched.model.protocol",
+    "Protocol": "lenasched.model.protocol",
+    "Reference": "lenasched.model.protocol",
+    "bundled_ids": "lenasched.model.registry",
+    "get_protocol": "lenasched.model.registry",
+    "resolve": "lenasched.model.registry",
+    "simulate": "lenasched.design.simulation",
+    "Sourced": "lenasched.model.sourced",
 }
 
 __all__ = [
@@ -70,6 +81,7 @@ __all__ = [
     "DrugRegimen",
     "Escalation",
     "LenaschedError",
+    "ModelValidationError",
     "Modification",
     "Patient",
     "PatientEvents",
@@ -79,7 +91,9 @@ __all__ = [
     "Reference",
     "ScheduleError",
     "Sourced",
+    "UnknownDrugError",
     "UnknownProtocolError",
+    "WrongTypeError",
     "__version__",
     "bsa_dubois",
     "bsa_mosteller",
@@ -100,7 +114,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'lenasched' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import OutputError
+from lenasched.errors import OutputError
 
 __all__ = ["STALE_AFTER_SECONDS", "TEMP_SUFFIX", "write_atomic"]
 

@@ -24,12 +24,12 @@ import annotated_types
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from .describe import DISCLAIMER, describe_regimen
-from .doses import format_dose
-from .events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
-from .loader import _read_yaml, parse_protocol
-from .outcomes import OUTCOME_FIELDS, Outcomes
-from .protocol import (
+from lenasched.formats.describe import DISCLAIMER, describe_regimen
+from lenasched.model.doses import format_dose
+from lenasched.model.events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
+from lenasched.model.loader import _read_yaml, parse_protocol
+from lenasched.model.outcomes import OUTCOME_FIELDS, Outcomes
+from lenasched.model.protocol import (
     AddOn,
     CycleDay,
     Cycles,
@@ -45,10 +45,10 @@ from .protocol import (
     Reference,
     Repeat,
 )
-from .registry import ALIAS_REASONS, ALIASES, bundled_ids, get_protocol
-from .rules import LabRule
-from .schema import schema_json
-from .sourced import Sourced, iter_sourced
+from lenasched.model.registry import ALIAS_REASONS, ALIASES, bundled_ids, get_protocol
+from lenasched.model.rules import LabRule
+from lenasched.model.schema import schema_json
+from lenasched.model.sourced import Sourced, iter_sourced
 
 __all__ = ["DocError", "catalogue_page", "format_page", "generated_files", "main"]
 
@@ -414,7 +414,7 @@ def format_page() -> str:
     AddOn.model_validate(_read_yaml(EXAMPLE_ADDON, "docgen EXAMPLE_ADDON")[0])
     PatientEvents.model_validate(_read_yaml(EXAMPLE_EVENTS, "docgen EXAMPLE_EVENTS")[0])
     lines = [
-        GENERATED.format(what="the models in lenasched/protocol.py, outcomes.py, sourced.py and events.py"),
+        GENERATED.format(what="the models in lenasched/model/protocol.py, outcomes.py, sourced.py and events.py"),
         "",
         "# The protocol format",
         "",
@@ -527,7 +527,7 @@ def _citation(ref: Reference) -> str:
 
 def _value_text(value: Any) -> str:
     if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
-        from .dayspec import format_days
+        from lenasched.model.dayspec import format_days
 
         return format_days(value)
     if isinstance(value, Decimal):
@@ -694,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in stale:
             sys.stderr.write(f"out of date: {args.docs / name} (regenerate: python -m lenasched.docgen)\n")
         return 1 if stale else 0
-    from .atomic import write_atomic
+    from lenasched.atomic import write_atomic
 
     for name, text in generated_files().items():
         for leftover in write_atomic(args.docs / name, text):

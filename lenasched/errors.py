@@ -105,7 +105,7 @@ class CapsuleError(ScheduleError):
 
 
 class ImplausibleValueError(ScheduleError):
-    """A patient value outside lenasched's plausibility range (``lenasched.plausible.LIMITS``).
+    """A patient value outside lenasched's plausibility range (``lenasched.model.plausible.LIMITS``).
 
     Keeps the limit's ``name`` (what ``allow_implausible`` / ``--allow-implausible`` takes), the
     value and the range; the message names all three and how to allow the value.

@@ -12,7 +12,7 @@ settings.register_profile("lenasched", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "lenasched")
 
-# The label-facts cache (lenasched/cache.py) writes to the user's cache directory; tests keep it in a
+# The label-facts cache (lenasched/model/cache.py) writes to the user's cache directory; tests keep it in a
 # throw-away directory of their own, so a run never leaves files in the home directory.
 if "LENASCHED_CACHE_DIR" not in os.environ:
     import tempfile

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import ProtocolError
-from lenasched.cli import main
-from lenasched.paths import protocols_dir
+from lenasched.cli.main import main
+from lenasched.model.paths import protocols_dir
 
 __all__ = [
     "BUNDLED",

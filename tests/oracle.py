@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from lenasched.protocol import DrugRegimen, Phase, Protocol
+from lenasched.model.protocol import DrugRegimen, Phase, Protocol
 
 __all__ = ["Expected", "Row", "Span", "course_levels", "expected", "ladder"]
 

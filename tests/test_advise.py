@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 import lenasched
-from lenasched.advice import advise
-from lenasched.cli import main
-from lenasched.labs import LabError, parse_lab_option
+from lenasched.cli.main import main
+from lenasched.model.labs import LabError, parse_lab_option
+from lenasched.pharmacy.advice import advise
 
 RD = lenasched.get_protocol("label-mm-rd")
 START = date(2027, 1, 4)

@@ -13,10 +13,10 @@ import pytest
 
 import lenasched
 from lenasched import docgen
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import UnknownProtocolError
 from lenasched.formats.csv import to_csv
-from lenasched.registry import ALIAS_REASONS, ALIASES, alias_note, current_id, protocol_path, resolve
+from lenasched.model.registry import ALIAS_REASONS, ALIASES, alias_note, current_id, protocol_path, resolve
 
 Capture = pytest.CaptureFixture[str]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import lenasched
-from lenasched.schema import protocol_schema
+from lenasched.model.schema import protocol_schema
 
 
 def test_all_is_sorted_and_complete() -> None:

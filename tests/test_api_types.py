@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 import lenasched
 from lenasched import errors
-from lenasched.calendar import Calendar
-from lenasched.cli import _parser, main
-from lenasched.commands._events import events_from_args
+from lenasched.cli._events import events_from_args
+from lenasched.cli.main import _parser, main
+from lenasched.engine.calendar import Calendar
 from lenasched.errors import (
     CapsuleError,
     ImplausibleValueError,
@@ -43,8 +43,8 @@ from lenasched.errors import (
     VariantError,
     WrongTypeError,
 )
-from lenasched.events import Hold, PatientEvents, Resume
-from lenasched.modelbase import Frozen
+from lenasched.model.base import Frozen
+from lenasched.model.events import Hold, PatientEvents, Resume
 
 START = date(2026, 12, 1)
 
@@ -219,7 +219,7 @@ def test_mixin_on_the_shared_model_base() -> None:
 
 @pytest.mark.xfail(
     not issubclass(Frozen, RaisesLenaschedErrors),
-    reason="lenasched.modelbase.Frozen does not mix in lenasched.errors.RaisesLenaschedErrors yet",
+    reason="lenasched.model.base.Frozen does not mix in lenasched.errors.RaisesLenaschedErrors yet",
     strict=True,
 )
 def test_protocol_built_directly_raises_a_lenasched_error() -> None:

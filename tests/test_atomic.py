@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from lenasched.atomic import STALE_AFTER_SECONDS, TEMP_SUFFIX, write_atomic
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import LenaschedError, OutputError
 
 Capture = pytest.CaptureFixture[str]

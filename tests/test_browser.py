@@ -21,7 +21,7 @@ import pytest
 
 import lenasched
 from lenasched import Patient, expand
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.formats.html import to_html
 from lenasched.formats.pdf import find_chromium
 

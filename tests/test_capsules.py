@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lenasched.capsules import MAX_CAPSULES_PER_DOSE, CapsulePick, choose_capsules, count_word
+from lenasched.engine.capsules import MAX_CAPSULES_PER_DOSE, CapsulePick, choose_capsules, count_word
 from lenasched.errors import CapsuleError, LenaschedError, ScheduleError
-from lenasched.label import load_label
+from lenasched.model.label import load_label
 
 STRENGTHS = load_label().strengths
 D = Decimal

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lenasched.cli import main
+from lenasched.cli.main import main
 
 Capture = pytest.CaptureFixture[str]
 
@@ -133,7 +133,7 @@ def test_python_dash_m_works() -> None:
 
 def test_csv_path_does_not_import_rich() -> None:
     code = (
-        "import sys; from lenasched.cli import main; "
+        "import sys; from lenasched.cli.main import main; "
         "main(['calendar','badoux-2011','--start','2026-12-01','--cycles','1','--format','csv']); "
         "sys.stderr.write(str('rich' in sys.modules))"
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import lenasched
-from lenasched.cli import main
-from lenasched.comparison import CUMULATIVE_DAYS, Comparison, compare
+from lenasched.cli.main import main
+from lenasched.design.compare import CUMULATIVE_DAYS, Comparison, compare
 from lenasched.errors import ScheduleError
 from tests.protocol_texts import BADOUX_LIKE
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.formats.cells import FORMULA_TRIGGERS, cell, row, text_cell
-from lenasched.paths import protocols_dir
+from lenasched.model.paths import protocols_dir
 
 Capture = pytest.CaptureFixture[str]
 NUMBER = re.compile(r"-?\d+(\.\d+)?")

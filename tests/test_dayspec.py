@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lenasched.dayspec import format_days, parse_cycles, parse_days
+from lenasched.model.dayspec import format_days, parse_cycles, parse_days
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import Calendar, expand, protocol_from_dict
-from lenasched.cli import main
-from lenasched.dispense import DispenseLine, dispense_plan
+from lenasched.cli.main import main
+from lenasched.engine.renal import RenalFunction, adjust_for_renal
 from lenasched.errors import CapsuleError, ProtocolError, ScheduleError
 from lenasched.formats.dispense import DISPENSE_CSV_COLUMNS, plan_csv, plan_dict, plan_json
-from lenasched.label import load_label
-from lenasched.renal import RenalFunction, adjust_for_renal
+from lenasched.model.label import load_label
+from lenasched.pharmacy.dispense import DispenseLine, dispense_plan
 
 START = date(2026, 12, 1)
 D = Decimal

@@ -27,9 +27,9 @@ import yaml
 from pydantic import BaseModel
 
 from lenasched import docgen
-from lenasched.cli import main
-from lenasched.protocol import Phase
-from lenasched.schema import schema_json
+from lenasched.cli.main import main
+from lenasched.model.protocol import Phase
+from lenasched.model.schema import schema_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

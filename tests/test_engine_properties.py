@@ -35,8 +35,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from lenasched import Calendar, CycleWindow, DoseDay, Modification, Protocol, expand, protocol_from_dict
-from lenasched.events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
-from lenasched.renal import RenalFunction
+from lenasched.engine.renal import RenalFunction
+from lenasched.model.events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
 
 from .oracle import Row, Span, course_levels, expected, ladder
 

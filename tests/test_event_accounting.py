@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import ProtocolError, expand, protocol_from_dict
-from lenasched.cli import main
-from lenasched.events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
-from lenasched.loader import merge_events
+from lenasched.cli.main import main
+from lenasched.model.events import Delay, Hold, NoEscalation, PatientEvents, Resume, Stop
+from lenasched.model.loader import merge_events
 
 START = date(2027, 1, 4)
 BSA = lenasched.Patient(bsa_m2=Decimal("1.9"))

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import ScheduleError, expand, protocol_from_dict
-from lenasched.cli import main
-from lenasched.dispense import dispense_plan
-from lenasched.events import PatientEvents
+from lenasched.cli.main import main
 from lenasched.formats.csv import to_csv
+from lenasched.model.events import PatientEvents
+from lenasched.pharmacy.dispense import dispense_plan
 
 START = date(2026, 1, 5)
 D = Decimal

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from lenasched import Calendar, LenaschedError, ScheduleError, expand
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import MissingDependencyError
 from lenasched.formats.fhir import to_fhir
 

@@ -18,10 +18,10 @@ import pytest
 
 import lenasched
 from lenasched import ScheduleError, expand
-from lenasched.cli import main
-from lenasched.events import PatientEvents
+from lenasched.cli.main import main
 from lenasched.formats.fhir import IDENTIFIER_SYSTEM, PATIENT_SYSTEM, to_fhir
 from lenasched.formats.fhir_codes import ATC, MEDICATION_CODES
+from lenasched.model.events import PatientEvents
 
 from .calendars import PATIENT, sample_calendar
 from .test_fhir import calendar_doses, given_doses, needs_fhir, parse, r4_paths_ok, requests_of

@@ -18,8 +18,8 @@ import pytest
 
 import lenasched
 from lenasched import Calendar, LenaschedError, Patient, expand, parse_protocol
-from lenasched.cli import main
-from lenasched.describe import DISCLAIMER
+from lenasched.cli.main import main
+from lenasched.formats.describe import DISCLAIMER
 from lenasched.formats.html import calendar_page, default_paper, full_citation, to_html
 
 from .goldens import check_golden, day_texts, html_text
@@ -77,7 +77,7 @@ def make_calendar() -> Calendar:
 
 @dataclass(frozen=True)
 class Check:
-    """A dated check as ``lenasched.rems.PregnancyTest`` gives it (date, allowed window, title)."""
+    """A dated check as ``lenasched.pharmacy.rems.PregnancyTest`` gives it (date, allowed window, title)."""
 
     date: dt.date
     earliest: dt.date
@@ -318,7 +318,7 @@ def test_assumptions_are_plain_words_not_field_paths(pid: str) -> None:
 
 
 def test_off_label_sentence_once_near_the_top_for_cll_only() -> None:
-    from lenasched.describe import off_label_note
+    from lenasched.formats.describe import off_label_note
 
     cll = lenasched.get_protocol("badoux-2011")
     note = off_label_note(cll)

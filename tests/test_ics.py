@@ -25,7 +25,7 @@ from lenasched import (
     parse_protocol,
     protocol_from_dict,
 )
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.formats.daytext import summary_text
 from lenasched.formats.ics import event_uid, to_ics
 

@@ -19,9 +19,9 @@ import icalendar
 import pytest
 
 from lenasched import Calendar, Patient, ScheduleError, expand, get_protocol
-from lenasched.cli import main
-from lenasched.events import Hold, PatientEvents, Resume
+from lenasched.cli.main import main
 from lenasched.formats.ics import ReminderTimeWarning, build_ics, calendar_key, event_uid, to_ics
+from lenasched.model.events import Hold, PatientEvents, Resume
 
 from .test_html import make_calendar
 

@@ -17,8 +17,8 @@ import pytest
 
 import lenasched
 from lenasched import ProtocolError
-from lenasched.cli import main
-from lenasched.paths import addons_dir, protocols_dir
+from lenasched.cli.main import main
+from lenasched.model.paths import addons_dir, protocols_dir
 
 SECRET = "secret_key: hunter2\npassword: 12345\n"
 BUNDLED = "aspirin-thromboprophylaxis"

@@ -11,10 +11,10 @@ import pytest
 
 import lenasched
 from lenasched import DoseDay, Patient
-from lenasched.doses import format_unit
 from lenasched.errors import CapsuleError
-from lenasched.instructions import capsules_for, instruction
-from lenasched.label import load_label
+from lenasched.model.doses import format_unit
+from lenasched.model.label import load_label
+from lenasched.pharmacy.instructions import capsules_for, instruction
 
 WORD = {"one": 1, "two": 2, "three": 3, "four": 4}
 START = date(2026, 12, 1)

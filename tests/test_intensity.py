@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 import lenasched
-from lenasched.cli import main
-from lenasched.intensity import dose_intensity
-from lenasched.labs import parse_lab_option
+from lenasched.cli.main import main
+from lenasched.model.labs import parse_lab_option
+from lenasched.pharmacy.intensity import dose_intensity
 
 START = date(2027, 1, 4)
 RD = lenasched.get_protocol("label-mm-rd")

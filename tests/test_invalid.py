@@ -8,7 +8,7 @@ import pytest
 
 import lenasched
 from lenasched import ProtocolError
-from lenasched.cli import main
+from lenasched.cli.main import main
 
 INVALID = Path(__file__).parent / "invalid"
 CASES = sorted(INVALID.glob("*.yaml"))

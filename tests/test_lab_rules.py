@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lenasched
-from lenasched.events import PatientEvents
-from lenasched.labs import LabError, LabResult, parse_lab_option
+from lenasched.model.events import PatientEvents
+from lenasched.model.labs import LabError, LabResult, parse_lab_option
 
 START = date(2027, 1, 4)
 CYCLES = 4

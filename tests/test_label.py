@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from lenasched.errors import ProtocolError
-from lenasched.label import label_path, load_label, parse_label
-from lenasched.registry import protocols_dir
-from lenasched.sourced import iter_sourced
+from lenasched.model.label import label_path, load_label, parse_label
+from lenasched.model.registry import protocols_dir
+from lenasched.model.sourced import iter_sourced
 
 TEXT = label_path().read_text(encoding="utf-8")
 
@@ -33,7 +33,7 @@ def test_every_value_cites_a_reference() -> None:
 
 
 def test_label_is_not_a_protocol_for_the_registry() -> None:
-    from lenasched.registry import bundled_ids
+    from lenasched.model.registry import bundled_ids
 
     assert "lenalidomide" not in bundled_ids()
 

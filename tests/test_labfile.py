@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import ProtocolError
-from lenasched.labfile import load_labs, parse_labs_csv, parse_labs_yaml
+from lenasched.model.labfile import load_labs, parse_labs_csv, parse_labs_yaml
 
 CSV = "date,anc,plt,grade.rash\n2027-01-18,1.4,25,\n2027-01-25,,42,2\n"
 

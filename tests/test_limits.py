@@ -1,6 +1,6 @@
 """Bounded work, said before it starts (issue: a patient's record is never lost; unbounded work).
 
-Each test is named after a finding it reproduces. The limits live in ``lenasched/limits.py``;
+Each test is named after a finding it reproduces. The limits live in ``lenasched/model/limits.py``;
 ``benchmarks/memory_bench.py`` measures the peak memory of the worst accepted cases.
 """
 
@@ -14,11 +14,11 @@ import pytest
 
 import lenasched
 from lenasched import ProtocolError, ScheduleError, expand, protocol_from_dict
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.engine import plan as plan_module
 from lenasched.engine.plan import _lay_out, row_bound
 from lenasched.formats import ics
-from lenasched.limits import MAX_CYCLE_DAY, MAX_DOSE_DAYS, MAX_ESCALATION_LEVELS
+from lenasched.model.limits import MAX_CYCLE_DAY, MAX_DOSE_DAYS, MAX_ESCALATION_LEVELS
 
 START = date(2027, 1, 4)
 

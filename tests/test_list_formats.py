@@ -18,10 +18,10 @@ import pytest
 from rich.console import Console, RenderableType
 
 import lenasched
-from lenasched.cli import main
-from lenasched.comparison import compare
-from lenasched.describe import LIST_FIELDS, OUTCOME_LIST_FIELDS
-from lenasched.outcomes import OUTCOME_FIELDS
+from lenasched.cli.main import main
+from lenasched.design.compare import compare
+from lenasched.formats.describe import LIST_FIELDS, OUTCOME_LIST_FIELDS
+from lenasched.model.outcomes import OUTCOME_FIELDS
 from lenasched.render.compare import render_comparison
 from lenasched.render.terminal import (
     Col,
@@ -182,7 +182,11 @@ def test_calendar_summary_and_audit_trail_keep_words_whole() -> None:
         {"events": [{"kind": "hold", "date": "2027-01-10", "reason": "thrombocytopenia", "grade": 3}]}
     )
     cal = lenasched.expand(
-        protocol, lenasched.calendar.as_date("2026-12-01"), cycles=3, events=events, patient=lenasched.Patient(bsa_m2=2)
+        protocol,
+        lenasched.engine.calendar.as_date("2026-12-01"),
+        cycles=3,
+        events=events,
+        patient=lenasched.Patient(bsa_m2=2),
     )
     text = render(render_calendar(cal), 80)
     words = all_words(*(m.effect for m in cal.modifications), *(m.event for m in cal.modifications), *cal.drugs)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 import lenasched
-from lenasched.capsules import choose_capsules
-from lenasched.cli import main
-from lenasched.describe import is_cll, off_label_note
-from lenasched.dispense import dispense_plan
+from lenasched.cli.main import main
+from lenasched.engine.capsules import choose_capsules
+from lenasched.engine.renal import RenalFunction
 from lenasched.errors import CapsuleError, ScheduleError
-from lenasched.label import load_label
-from lenasched.renal import RenalFunction
+from lenasched.formats.describe import is_cll, off_label_note
+from lenasched.model.label import load_label
+from lenasched.pharmacy.dispense import dispense_plan
 
 START = date(2027, 1, 4)
 

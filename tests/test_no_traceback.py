@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import ProtocolError, ScheduleError, expand, protocol_from_dict
-from lenasched.cli import main
-from lenasched.dayspec import EARLIEST_DATE, LATEST_DATE, parse_cycles
-from lenasched.events import Delay, PatientEvents
-from lenasched.loader import parse_protocol
+from lenasched.cli.main import main
+from lenasched.model.dayspec import EARLIEST_DATE, LATEST_DATE, parse_cycles
+from lenasched.model.events import Delay, PatientEvents
+from lenasched.model.loader import parse_protocol
 
 Capture = pytest.CaptureFixture[str]
 START = "2027-01-04"
@@ -411,12 +411,12 @@ def test_an_undecodable_file_name_is_written_back_as_it_came(tmp_path: Path) -> 
 
 def test_a_defect_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
     """The last line of defence: an exception lenasched did not mean to raise is still one line, exit 1."""
-    import lenasched.cli as cli
+    import lenasched.cli.show as show_command
 
     def broken(args: Any) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(cli._COMMANDS, "show", broken)
+    monkeypatch.setattr(show_command, "run", broken)
     monkeypatch.delenv("LENASCHED_TRACEBACK", raising=False)
     assert main(["show", "badoux-2011"]) == 1
     err = capsys.readouterr().err
@@ -467,7 +467,7 @@ def test_compare_and_simulate_past_the_last_date_are_refused_in_the_api() -> Non
     from datetime import date
 
     import lenasched
-    from lenasched.comparison import compare
+    from lenasched.design.compare import compare
     from lenasched.errors import ScheduleError
 
     protocol = lenasched.get_protocol("badoux-2011")

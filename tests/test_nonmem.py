@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lenasched import Calendar, ScheduleError, expand, protocol_from_dict
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.formats.nonmem import NONMEM_COLUMNS, parse_obs_times, to_nonmem
 
 from .calendars import START, calendars, sample_calendar

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lenasched import Patient, expand, get_protocol
-from lenasched.calendar import Calendar
-from lenasched.cli import main
+from lenasched.cli.main import main
+from lenasched.engine.calendar import Calendar
 from lenasched.formats.html import calendar_page, to_html
 from lenasched.formats.pdf import html_to_pdf, normalise_pdf
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from lenasched.cli import main
+from lenasched.cli.main import main
+from lenasched.engine.renal import RenalFunction, cockcroft_gault
 from lenasched.errors import ImplausibleValueError, LenaschedError, ScheduleError
-from lenasched.patient import Patient
-from lenasched.plausible import LIMITS, format_range
-from lenasched.renal import RenalFunction, cockcroft_gault
+from lenasched.model.patient import Patient
+from lenasched.model.plausible import LIMITS, format_range
 
 Capture = pytest.CaptureFixture[str]
 

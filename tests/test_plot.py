@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import lenasched
-from lenasched.cli import main
-from lenasched.comparison import compare
+from lenasched.cli.main import main
+from lenasched.design.compare import compare
+from lenasched.design.plot import comparison_series, dose_series
 from lenasched.errors import MissingDependencyError, OutputError
-from lenasched.plot import comparison_series, dose_series
 
 ON_OFF = """
 schema_version: 1
@@ -72,7 +72,7 @@ def test_series_of_one_calendar() -> None:
 
 def test_figure_data(comparison: lenasched.Comparison) -> None:
     pytest.importorskip("matplotlib")
-    from lenasched.plot import plot_figure
+    from lenasched.design.plot import plot_figure
 
     series = comparison_series(comparison)
     figure = plot_figure(series)
@@ -95,7 +95,7 @@ def test_legends_never_cover_data(comparison: lenasched.Comparison) -> None:
     pytest.importorskip("matplotlib")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from lenasched.plot import plot_figure
+    from lenasched.design.plot import plot_figure
 
     figure = plot_figure(comparison_series(comparison))
     FigureCanvasAgg(figure).draw()  # type: ignore[no-untyped-call]
@@ -109,7 +109,7 @@ def test_legends_never_cover_data(comparison: lenasched.Comparison) -> None:
 @pytest.mark.parametrize("suffix", ["png", "svg", "pdf"])
 def test_save_is_reproducible(comparison: lenasched.Comparison, tmp_path: Path, suffix: str) -> None:
     pytest.importorskip("matplotlib")
-    from lenasched.plot import save_plot
+    from lenasched.design.plot import save_plot
 
     a, b = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
     save_plot(comparison_series(comparison), a)
@@ -119,7 +119,7 @@ def test_save_is_reproducible(comparison: lenasched.Comparison, tmp_path: Path, 
 
 
 def test_unknown_file_type(comparison: lenasched.Comparison, tmp_path: Path) -> None:
-    from lenasched.plot import save_plot
+    from lenasched.design.plot import save_plot
 
     with pytest.raises(OutputError, match=r"use a \.png, \.svg or \.pdf"):
         save_plot(comparison_series(comparison), tmp_path / "plot.gif")
@@ -127,7 +127,7 @@ def test_unknown_file_type(comparison: lenasched.Comparison, tmp_path: Path) -> 
 
 
 def test_without_matplotlib(comparison: lenasched.Comparison, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lenasched.plot import plot_figure
+    from lenasched.design.plot import plot_figure
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)

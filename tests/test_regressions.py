@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import lenasched
 from lenasched import Calendar, DoseDay, ScheduleError, expand, protocol_from_dict
+from lenasched.engine.renal import RenalFunction, adjust_for_renal
 from lenasched.errors import CapsuleError, ProtocolError
-from lenasched.events import Hold, PatientEvents, Resume, Stop
 from lenasched.formats.csv import to_csv
-from lenasched.renal import RenalFunction, adjust_for_renal
+from lenasched.model.events import Hold, PatientEvents, Resume, Stop
 
 START = date(2027, 1, 4)
 D = Decimal
@@ -115,7 +115,7 @@ def simulated_path(proto: lenasched.Protocol, horizon: int, event_days: list[int
     """One patient's daily lenalidomide (units of 1/10,000 mg) with events forced on ``event_days`` (0-based)."""
     import numpy as np
 
-    from lenasched.simulation import EventRate, _plan, _run
+    from lenasched.design.simulation import EventRate, _plan, _run
 
     plan = _plan(proto, START, horizon, None, "lenalidomide", None)
     path = _run(plan, 1, np.random.default_rng(0), EventRate((0.0,), ()), recovery, True, forced=event_days)
@@ -132,7 +132,7 @@ def expanded_path(proto: lenasched.Protocol, horizon: int, event_days: list[int]
             Hold(date=START + timedelta(days=day + 1), reason="simulated event"),
             Resume(date=START + timedelta(days=day + 1 + recovery), level="lower"),
         ]
-    from lenasched.comparison import REFERENCE_PATIENT  # companions dosed by body size (not simulated)
+    from lenasched.design.compare import REFERENCE_PATIENT  # companions dosed by body size (not simulated)
 
     cal = expand(
         proto,

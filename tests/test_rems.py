@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lenasched import expand, protocol_from_dict
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import ScheduleError
-from lenasched.rems import PregnancyTest, pregnancy_test_dates, pregnancy_tests
+from lenasched.pharmacy.rems import PregnancyTest, pregnancy_test_dates, pregnancy_tests
 
 START = date(2026, 12, 1)
 Capture = pytest.CaptureFixture[str]
@@ -100,7 +100,7 @@ def test_thromboprophylaxis_reminder_where_the_protocol_includes_it() -> None:
     from datetime import date
 
     import lenasched
-    from lenasched.rems import thromboprophylaxis_reminder
+    from lenasched.pharmacy.rems import thromboprophylaxis_reminder
 
     chen = lenasched.expand(lenasched.get_protocol("chen-2011"), date(2026, 12, 1), cycles=2)
     text = thromboprophylaxis_reminder(chen)
@@ -111,7 +111,7 @@ def test_thromboprophylaxis_reminder_where_the_protocol_includes_it() -> None:
 
 
 def test_rems_option_shows_the_reminder(capsys: pytest.CaptureFixture[str]) -> None:
-    from lenasched.cli import main
+    from lenasched.cli.main import main
 
     assert main(["calendar", "chen-2011", "--start", "2026-12-01", "--cycles", "1", "--rems", "--format", "json"]) == 0
     assert "Thromboprophylaxis is part of this protocol" in capsys.readouterr().out

@@ -13,10 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lenasched import Calendar, expand, protocol_from_dict
-from lenasched.cli import main
+from lenasched.cli.main import main
+from lenasched.engine.renal import (
+    RenalFunction,
+    adjust_for_renal,
+    cockcroft_gault,
+    renal_band,
+    scr_umol_to_mg_dl,
+)
 from lenasched.errors import ScheduleError
-from lenasched.label import load_label
-from lenasched.renal import RenalFunction, adjust_for_renal, cockcroft_gault, renal_band, scr_umol_to_mg_dl
+from lenasched.model.label import load_label
 
 START = date(2026, 12, 1)
 D = Decimal

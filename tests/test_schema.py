@@ -16,9 +16,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import lenasched
-from lenasched.cli import main
-from lenasched.registry import protocol_path
-from lenasched.schema import addon_schema, events_schema, protocol_schema
+from lenasched.cli.main import main
+from lenasched.model.registry import protocol_path
+from lenasched.model.schema import addon_schema, events_schema, protocol_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = Draft202012Validator(protocol_schema())

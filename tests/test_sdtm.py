@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from lenasched import Calendar, ScheduleError
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.formats.sdtm import SDTM_EX_COLUMNS, to_sdtm_ex
 
 from .calendars import calendars, sample_calendar
@@ -39,7 +39,7 @@ def expand_records(rows: list[dict[str, str]]) -> set[Given]:
 
 
 def calendar_given(calendar: Calendar) -> set[Given]:
-    from lenasched.doses import format_dose
+    from lenasched.model.doses import format_dose
 
     return {(d.date, d.drug.upper(), format_dose(d.dose), d.unit, ROUTES[d.route]) for d in calendar.days}
 

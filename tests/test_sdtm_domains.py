@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from lenasched import Calendar, ScheduleError, bundled_ids, expand, get_protocol
-from lenasched.cli import main
-from lenasched.events import Delay, Hold, PatientEvents, Resume
+from lenasched.cli.main import main
 from lenasched.formats.sdtm import (
     SDTM_CM_COLUMNS,
     SDTM_EC_COLUMNS,
@@ -23,6 +22,7 @@ from lenasched.formats.sdtm import (
     to_sdtm_ex,
     to_xpt,
 )
+from lenasched.model.events import Delay, Hold, PatientEvents, Resume
 
 from .calendars import PATIENT, START
 

@@ -6,10 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 import lenasched
-from lenasched.comparison import compare
+from lenasched.design.compare import compare
 from lenasched.formats.daytext import is_clinic, summary_text
 from lenasched.formats.html import to_html
-from lenasched.instructions import instruction
+from lenasched.pharmacy.instructions import instruction
 
 START = date(2027, 1, 4)
 GIMEMA = lenasched.get_protocol("gimema-llc0606")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import lenasched
-from lenasched.cli import main
+from lenasched.cli.main import main
+from lenasched.design.simulation import UNITS_PER_MG, reported_event_rate, simulate
 from lenasched.errors import MissingDependencyError, SimulationError
-from lenasched.simulation import UNITS_PER_MG, reported_event_rate, simulate
 from tests.protocol_texts import BADOUX_LIKE
 
 needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy (lenasched[sim]) missing")
@@ -377,7 +377,7 @@ def test_cli_compare_refusals(fixed_file: str, capsys: pytest.CaptureFixture[str
 
 @needs_numpy
 def test_no_progress_bar_without_a_terminal(fixed_file: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from lenasched.commands.simulate import _ProgressBar
+    from lenasched.cli.simulate import _ProgressBar
 
     with _ProgressBar() as progress:  # standard error is captured here: not a terminal
         assert progress is None
@@ -389,7 +389,7 @@ def test_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a terminal the bar appears once a run has lasted its delay, follows the counts, and goes away."""
     import io
 
-    from lenasched.commands.simulate import _ProgressBar
+    from lenasched.cli.simulate import _ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lenasched
-from lenasched.labs import LabResult
-from lenasched.simulation import build_model, simulate, simulate_compare
-from lenasched.simulation.plan import build_plan
-from lenasched.simulation.stats import Tally
+from lenasched.design.simulation import build_model, simulate, simulate_compare
+from lenasched.design.simulation.plan import build_plan
+from lenasched.design.simulation.stats import Tally
+from lenasched.model.labs import LabResult
 
 np = pytest.importorskip("numpy")
 
@@ -23,7 +23,7 @@ RECOVER = {"anc": Decimal("1.5"), "plt": Decimal("100")}
 
 
 def simulated(proto: lenasched.Protocol, horizon: int, events: dict[int, str], recovery: int) -> list[int]:
-    from lenasched.simulation import _run
+    from lenasched.design.simulation import _run
 
     plan = build_plan(proto, START, horizon, None, "lenalidomide", None)
     model = build_model(proto, rates={r.id: 0.1 for r in proto.dose_modification if r.action.value == "interrupt"})
@@ -122,7 +122,7 @@ def test_common_random_numbers_make_paired_differences_precise() -> None:
     a = lenasched.get_protocol("badoux-2011")
     b = lenasched.apply_overrides(a, ["lenalidomide.days=1-21"]) if hasattr(lenasched, "apply_overrides") else None
     if b is None:
-        from lenasched.variants import apply_overrides
+        from lenasched.design.variants import apply_overrides
 
         b = apply_overrides(a, ["lenalidomide.days=1-21"], version="test")
     crn = simulate_compare([a, b], patients=2000, seed=4, horizon=168, outcomes_from=a)
@@ -180,7 +180,7 @@ def test_metrics_with_intervals_and_the_implausibility_note() -> None:
 
 
 def _bundled_with_lenalidomide() -> list[str]:
-    from lenasched.registry import bundled_ids
+    from lenasched.model.registry import bundled_ids
 
     ids = []
     for protocol_id in bundled_ids():
@@ -193,9 +193,9 @@ def _bundled_with_lenalidomide() -> list[str]:
 @pytest.mark.parametrize("protocol_id", _bundled_with_lenalidomide())
 def test_every_bundled_protocol_simulates_as_it_expands(protocol_id: str) -> None:
     """Generic model, fixed events: hold from the next day, resume one level lower = ``expand`` with those events."""
-    from lenasched.comparison import REFERENCE_PATIENT
-    from lenasched.events import Hold, PatientEvents, Resume
-    from lenasched.simulation import EventRate, _run
+    from lenasched.design.compare import REFERENCE_PATIENT
+    from lenasched.design.simulation import EventRate, _run
+    from lenasched.model.events import Hold, PatientEvents, Resume
 
     proto = lenasched.get_protocol(protocol_id)
     horizon, recovery = 200, 9
@@ -247,8 +247,8 @@ def test_the_random_numbers_are_what_they_were() -> None:
 @pytest.mark.parametrize("protocol_id", ["badoux-2011", "gcllsg-2011-blr", "label-mm-rd", "chen-2011"])
 def test_the_dose_search_is_searchsorted(protocol_id: str, rates: tuple[float, ...]) -> None:
     """Where an exponential threshold lands: the bucket table gives numpy's answer, exactly, at the edges too."""
-    from lenasched.simulation import EventKind, EventRate, Model
-    from lenasched.simulation.core import _hazards, _Search
+    from lenasched.design.simulation import EventKind, EventRate, Model
+    from lenasched.design.simulation.core import _hazards, _Search
 
     plan = build_plan(lenasched.get_protocol(protocol_id), START, 400, None, "lenalidomide", None)
     hazard, _ = _hazards(plan, Model((EventKind("x", EventRate(rates, ())),), 14, "generic", ()))
@@ -290,9 +290,9 @@ def test_a_start_condition_changes_no_simulated_dose() -> None:
     """label-mm-maintenance's delay_cycle rules check cycle 1 only (start when counts have recovered). ``expand``
     will not delay cycle 1: it asks for a later start instead, so day 1 is the day treatment begins. A simulated
     patient is therefore the calendar of a patient whose counts allowed the start on day 1, with the same events."""
-    from lenasched.events import Hold, PatientEvents, Resume
-    from lenasched.labs import LabError
-    from lenasched.simulation import EventRate, _run
+    from lenasched.design.simulation import EventRate, _run
+    from lenasched.model.events import Hold, PatientEvents, Resume
+    from lenasched.model.labs import LabError
 
     proto = lenasched.get_protocol("label-mm-maintenance")
     model = build_model(proto, event_prob=0.2)

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from lenasched import cache, label, registry
-from lenasched.loader import load_protocol
-from lenasched.protocol import Protocol
-from lenasched.registry import bundled_ids, protocol_path
+from lenasched.model import cache, label, registry
+from lenasched.model.loader import load_protocol
+from lenasched.model.protocol import Protocol
+from lenasched.model.registry import bundled_ids, protocol_path
 
 CSV = ["calendar", "badoux-2011", "--start", "2026-12-01", "--cycles", "6", "--format", "csv"]
 
@@ -33,19 +33,32 @@ HEAVY = (
     "starlette",
     "uvicorn",
     "lenasched.web",
-    "lenasched.simulation",
-    "lenasched.comparison",
-    "lenasched.variants",
-    "lenasched.plot",
-    "lenasched.renal",
-    "lenasched.dispense",
+    "lenasched.design.simulation",
+    "lenasched.design.compare",
+    "lenasched.design.variants",
+    "lenasched.design.plot",
+    "lenasched.engine.renal",
+    "lenasched.pharmacy.dispense",
     "lenasched.render",
 )
 """Never imported by a csv calendar: these packages and modules, and everything below them."""
 
 OWN = {
-    "lenasched.commands": {"lenasched.commands", "lenasched.commands._events", "lenasched.commands._pharmacy"},
-    "lenasched.formats": {"lenasched.formats", "lenasched.formats.csv", "lenasched.formats.cells"},
+    "lenasched.cli": {
+        "lenasched.cli",
+        "lenasched.cli.main",
+        "lenasched.cli.registry",
+        "lenasched.cli.options",
+        "lenasched.cli.calendar",
+        "lenasched.cli._events",
+        "lenasched.cli._pharmacy",
+    },
+    "lenasched.formats": {
+        "lenasched.formats",
+        "lenasched.formats.csv",
+        "lenasched.formats.cells",
+        "lenasched.formats.describe",
+    },
 }
 """Of these packages a csv calendar imports only its own modules: no other command, no other format."""
 
@@ -86,7 +99,7 @@ def test_a_warm_csv_calendar_builds_no_validator(tmp_path: Path) -> None:
     script = (
         "import io, contextlib\n"
         "from pydantic import BaseModel\n"
-        "from lenasched.cli import main\n"
+        "from lenasched.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
         f"    assert main({CSV!r}) == 0\n"
         "def every(cls):\n"
@@ -107,11 +120,11 @@ def test_a_warm_csv_calendar_builds_no_validator(tmp_path: Path) -> None:
 
 
 def test_help_still_lists_every_command(tmp_path: Path) -> None:
-    from lenasched.cli import EXTRA_COMMANDS
+    from lenasched.cli.registry import COMMANDS
 
     done = _run(["--help"], tmp_path)
     assert done.returncode == 0
-    for name in ("list", "show", "calendar", "validate", "schema", *EXTRA_COMMANDS):
+    for name in COMMANDS:
         assert f"\n    {name} " in done.stdout
 
 
@@ -264,7 +277,7 @@ def test_an_edited_protocol_or_add_on_misses(
     fresh_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A copy of the bundled folder stands in for it: edit the protocol, then an add-on it includes."""
-    from lenasched import loader
+    from lenasched.model import loader
 
     bundled = tmp_path / "protocols"
     shutil.copytree(protocol_path("badoux-2011").parent, bundled)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import lenasched
-from lenasched.cli import main
+from lenasched.cli.main import main
 from lenasched.errors import MissingDependencyError, VariantError
 
 needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy (lenasched[sim]) missing")
@@ -38,7 +38,7 @@ def badoux() -> lenasched.Protocol:
 
 @pytest.fixture(scope="module")
 def local_csv(badoux: lenasched.Protocol) -> str:
-    from lenasched.simulation.sweep import sweep
+    from lenasched.design.simulation.sweep import sweep
 
     return sweep(badoux, GRID, **SMALL).to_csv()
 
@@ -47,7 +47,7 @@ def local_csv(badoux: lenasched.Protocol) -> str:
 
 
 def test_grid_values_ranges_and_list_fields(badoux: lenasched.Protocol) -> None:
-    from lenasched.simulation.sweep import parse_grid
+    from lenasched.design.simulation.sweep import parse_grid
 
     axes = parse_grid(
         badoux,
@@ -79,7 +79,7 @@ def test_grid_values_ranges_and_list_fields(badoux: lenasched.Protocol) -> None:
 
 
 def test_grid_order_is_nested_loops_in_the_order_given(badoux: lenasched.Protocol) -> None:
-    from lenasched.simulation.sweep import grid_points, parse_grid
+    from lenasched.design.simulation.sweep import grid_points, parse_grid
 
     axes = parse_grid(badoux, ["lenalidomide.start=5,10,15", "lenalidomide.every_days=7,14"])
     assert grid_points(axes) == [("5", "7"), ("5", "14"), ("10", "7"), ("10", "14"), ("15", "7"), ("15", "14")]
@@ -100,14 +100,14 @@ def test_grid_order_is_nested_loops_in_the_order_given(badoux: lenasched.Protoco
     ],
 )
 def test_bad_grids_are_refused(badoux: lenasched.Protocol, sets: list[str], message: str) -> None:
-    from lenasched.simulation.sweep import SweepError, parse_grid
+    from lenasched.design.simulation.sweep import SweepError, parse_grid
 
     with pytest.raises(SweepError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_grid(badoux, sets)
 
 
 def test_an_override_that_does_not_parse_is_a_variant_error(badoux: lenasched.Protocol) -> None:
-    from lenasched.simulation.sweep import parse_grid
+    from lenasched.design.simulation.sweep import parse_grid
 
     with pytest.raises(VariantError, match="name a drug"):
         parse_grid(badoux, ["start=5,10"])
@@ -116,7 +116,7 @@ def test_an_override_that_does_not_parse_is_a_variant_error(badoux: lenasched.Pr
 def test_limits_are_checked_before_any_variant_is_made(
     badoux: lenasched.Protocol, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lenasched.simulation import sweep as module
+    from lenasched.design.simulation import sweep as module
 
     def no_work(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("work started before the limits were checked")
@@ -148,7 +148,7 @@ def test_limits_are_checked_before_any_variant_is_made(
     ],
 )
 def test_a_bad_grid_point_is_named(badoux: lenasched.Protocol, sets: list[str], message: str) -> None:
-    from lenasched.simulation.sweep import SweepError, plan_sweep
+    from lenasched.design.simulation.sweep import SweepError, plan_sweep
 
     with pytest.raises(SweepError, match=message) as caught:
         plan_sweep(badoux, sets, **SMALL)
@@ -160,9 +160,9 @@ def test_a_bad_grid_point_is_named(badoux: lenasched.Protocol, sets: list[str], 
 
 
 def test_a_grid_point_equals_simulate_of_the_same_variant(badoux: lenasched.Protocol) -> None:
-    from lenasched.simulation import simulate
-    from lenasched.simulation.sweep import plan_sweep
-    from lenasched.variants import apply_overrides
+    from lenasched.design.simulation import simulate
+    from lenasched.design.simulation.sweep import plan_sweep
+    from lenasched.design.variants import apply_overrides
 
     plan = plan_sweep(badoux, GRID, block_size=128, **SMALL)
     row = plan.run().records()[2]  # start 10, every 14 days
@@ -191,7 +191,7 @@ def test_a_grid_point_equals_simulate_of_the_same_variant(badoux: lenasched.Prot
 def test_the_table_does_not_depend_on_the_block_size_or_the_order_results_come_in(
     badoux: lenasched.Protocol, local_csv: str
 ) -> None:
-    from lenasched.simulation.sweep import plan_sweep, run_local
+    from lenasched.design.simulation.sweep import plan_sweep, run_local
 
     for block in (97, 300):
         plan = plan_sweep(badoux, GRID, block_size=block, **SMALL)
@@ -203,8 +203,8 @@ def test_the_table_does_not_depend_on_the_block_size_or_the_order_results_come_i
 
 
 def test_work_units_are_plain_picklable_data(badoux: lenasched.Protocol) -> None:
-    from lenasched.loader import parse_protocol
-    from lenasched.simulation.sweep import plan_sweep, run_unit
+    from lenasched.design.simulation.sweep import plan_sweep, run_unit
+    from lenasched.model.loader import parse_protocol
 
     plan = plan_sweep(badoux, GRID, block_size=200, **SMALL)
     units = plan.units()
@@ -219,7 +219,7 @@ def test_work_units_are_plain_picklable_data(badoux: lenasched.Protocol) -> None
 
 
 def test_a_protocol_with_its_own_rules_travels_as_text_too() -> None:
-    from lenasched.simulation.sweep import plan_sweep, run_unit
+    from lenasched.design.simulation.sweep import plan_sweep, run_unit
 
     label = lenasched.get_protocol("label-mm-rd")  # its model holds the protocol's lab rules
     rates = {"neutropenia": 0.1, "thrombocytopenia": 0.05}
@@ -231,7 +231,7 @@ def test_a_protocol_with_its_own_rules_travels_as_text_too() -> None:
 
 
 def test_columns_are_typed_and_documented(badoux: lenasched.Protocol, local_csv: str) -> None:
-    from lenasched.simulation.sweep import COLUMNS, sweep
+    from lenasched.design.simulation.sweep import COLUMNS, sweep
 
     table = sweep(badoux, [*GRID, "lenalidomide.days=1-28|1-21"], patients=50, horizon="4w")
     for column, value in zip(table.columns, table.rows[0]):
@@ -246,7 +246,7 @@ def test_columns_are_typed_and_documented(badoux: lenasched.Protocol, local_csv:
 
 
 def test_time_to_target_is_empty_when_nobody_reaches_the_cap(badoux: lenasched.Protocol) -> None:
-    from lenasched.simulation.sweep import sweep
+    from lenasched.design.simulation.sweep import sweep
 
     table = sweep(badoux, ["lenalidomide.start=5"], patients=20, horizon="4w")
     (row,) = table.records()
@@ -260,7 +260,7 @@ def test_time_to_target_is_empty_when_nobody_reaches_the_cap(badoux: lenasched.P
 
 @pytest.fixture(scope="module")
 def dask_runner() -> Iterator[Any]:
-    from lenasched.simulation.sweep import DaskRunner
+    from lenasched.design.simulation.sweep import DaskRunner
 
     with DaskRunner(workers=2) as runner:
         yield runner
@@ -270,7 +270,7 @@ def dask_runner() -> Iterator[Any]:
 def test_a_local_dask_cluster_gives_the_same_bytes(
     badoux: lenasched.Protocol, local_csv: str, dask_runner: Any
 ) -> None:
-    from lenasched.simulation.sweep import plan_sweep
+    from lenasched.design.simulation.sweep import plan_sweep
 
     assert dask_runner.describe() == "dask, local cluster of 2 worker processes (1 thread each)"
     assert len(dask_runner.check_workers()) == 2
@@ -292,7 +292,7 @@ def test_cli_on_a_running_scheduler(
 
 
 def test_dask_workers_must_match_this_machine() -> None:
-    from lenasched.simulation.sweep import DaskRunner, SweepError, _versions
+    from lenasched.design.simulation.sweep import DaskRunner, SweepError, _versions
 
     class Client:
         def __init__(self, versions: dict[str, tuple[str, str]]) -> None:
@@ -317,7 +317,7 @@ def test_dask_workers_must_match_this_machine() -> None:
 def test_a_scheduler_address_that_cannot_work_is_refused_first(
     address: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lenasched.simulation.sweep import SweepError, check_address
+    from lenasched.design.simulation.sweep import SweepError, check_address
 
     with pytest.raises(SweepError, match="not a Dask scheduler address"):
         check_address(address)
@@ -330,7 +330,7 @@ def test_a_scheduler_address_that_cannot_work_is_refused_first(
 
 
 def test_without_dask_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lenasched.simulation.sweep import DaskRunner
+    from lenasched.design.simulation.sweep import DaskRunner
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'lenasched\[dask\]'"), DaskRunner(workers=1):
@@ -343,7 +343,7 @@ def test_without_dask_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_cli_writes_the_table(
     badoux: lenasched.Protocol, tmp_path: Path, local_csv: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lenasched.simulation.sweep import sweep
+    from lenasched.design.simulation.sweep import sweep
 
     argv = ["sweep", "badoux-2011", *(f"--set={s}" for s in GRID), "--patients", "300", "--seed", "3"]
     out = tmp_path / "sweep.csv"
@@ -374,7 +374,7 @@ def test_cli_errors_are_one_line(argv: list[str], message: str, capsys: pytest.C
 
 @needs_pyarrow
 def test_parquet_reads_back(badoux: lenasched.Protocol, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lenasched.simulation.sweep import sweep
+    from lenasched.design.simulation.sweep import sweep
 
     pq = importlib.import_module("pyarrow.parquet")
 

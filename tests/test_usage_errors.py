@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from lenasched import __version__
-from lenasched.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXTRA_COMMANDS, main
+from lenasched.cli.main import main
+from lenasched.cli.options import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from lenasched.cli.registry import COMMANDS
 
 Capture = pytest.CaptureFixture[str]
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +68,7 @@ def test_usage_error_is_one_error_line_and_a_hint(
     assert hint == f"hint: see `{command} --help`"
 
 
-@pytest.mark.parametrize("command", ["list", "show", "calendar", "validate", "schema", *EXTRA_COMMANDS])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_parser_reports_usage_errors_the_same_way(command: str, capsys: Capture) -> None:
     error, hint = usage_error([command, "--no-such-option-anywhere"], capsys)
     assert error.startswith("error: ")  # the option, or first a missing argument
@@ -125,7 +127,7 @@ def test_readme_documents_every_exit_status() -> None:
     statuses = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)}
     assert statuses == {EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INTERRUPTED}
     assert "hint:" in section
-    cli_source = (ROOT / "lenasched" / "cli.py").read_text(encoding="utf-8")
+    cli_source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "lenasched" / "cli").glob("*.py")))
     returned = {int(n) for n in re.findall(r"\breturn (\d+)\b", cli_source)} | {EXIT_USAGE}
     assert returned <= statuses
 

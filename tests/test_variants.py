@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lenasched
-from lenasched.cli import main
+from lenasched.cli.main import main
+from lenasched.design.variants import apply_overrides, parse_override, protocol_to_yaml
 from lenasched.errors import LenaschedError, VariantError
 from lenasched.formats.csv import to_csv
-from lenasched.variants import apply_overrides, parse_override, protocol_to_yaml
 
 # Chen-like: 2.5 mg escalating by 2.5 mg every cycle to 10 mg, days 1-21 of 28, 6 induction cycles,
 # then 5 mg maintenance days 1-21 until progression.
@@ -317,7 +317,7 @@ def test_every_bundled_protocol_reads_back(protocol_id: str) -> None:
 
 def test_start_and_cap_of_a_sequence_escalation_trim_the_sequence() -> None:
     """The issue's own example: `--set chen-2011:lenalidomide.start=5` on Chen's 2.5 -> 5 -> 10 sequence."""
-    from lenasched.variants import apply_overrides
+    from lenasched.design.variants import apply_overrides
 
     chen = lenasched.get_protocol("chen-2011")
     started = apply_overrides(chen, ["lenalidomide.start=5"])

@@ -25,8 +25,8 @@ with warnings.catch_warnings():  # an older set-up with httpx (not httpx2) gets 
     from starlette.testclient import TestClient
 
 import lenasched
-from lenasched.cli import main
-from lenasched.loader import merge_events
+from lenasched.cli.main import main
+from lenasched.model.loader import merge_events
 from lenasched.web.app import BASE_CSP, create_app, inline_style_sources
 from lenasched.web.forms import CHECKBOXES, FIELDS
 
@@ -214,8 +214,8 @@ def test_renal_and_lab_results_reach_the_page(client: TestClient) -> None:
     r = client.post("/calendar", data=form)
     assert r.status_code == 200, message(r.text)
     protocol = lenasched.get_protocol("label-mm-rd")
-    from lenasched.labs import parse_lab_option
-    from lenasched.renal import RenalFunction
+    from lenasched.engine.renal import RenalFunction
+    from lenasched.model.labs import parse_lab_option
 
     calendar = lenasched.expand(
         protocol,
@@ -416,7 +416,7 @@ def test_host_header_is_checked_when_asked() -> None:
 
 def test_import_and_cli_start_up_load_no_web_framework() -> None:
     code = (
-        "import sys, lenasched, lenasched.cli, lenasched.web, lenasched.web.forms; lenasched.cli._parser(); "
+        "import sys, lenasched, lenasched.cli.main, lenasched.web, lenasched.web.forms; lenasched.cli.main._parser(); "
         "loaded = [m for m in ('starlette', 'uvicorn', 'httpx', 'jinja2') if m in sys.modules]; print(loaded)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -428,7 +428,7 @@ def test_serve_warns_off_loopback_and_says_a_busy_port(
 ) -> None:
     import uvicorn
 
-    from lenasched.commands.serve import is_loopback
+    from lenasched.web.command import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.org")

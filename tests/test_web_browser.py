@@ -27,7 +27,7 @@ import_or_unavailable("starlette", "the web app needs starlette: pip install -e 
 uvicorn = import_or_unavailable("uvicorn", "lenasched serve needs uvicorn: pip install -e '.[web]'", module_level=True)
 sync_api = import_or_unavailable("playwright.sync_api", "needs Playwright: pip install playwright", module_level=True)
 
-from lenasched.cli import main  # noqa: E402
+from lenasched.cli.main import main  # noqa: E402
 from lenasched.formats.pdf import find_chromium  # noqa: E402
 from lenasched.web.app import create_app  # noqa: E402
 

@@ -15,8 +15,8 @@ import yaml
 
 import lenasched
 from lenasched import ProtocolError
-from lenasched.label import load_label, parse_label
-from lenasched.loader import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_MERGED, MAX_NODES, _read_yaml
+from lenasched.model.label import load_label, parse_label
+from lenasched.model.loader import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_MERGED, MAX_NODES, _read_yaml
 
 
 def billion_laughs() -> str:
@@ -146,7 +146,7 @@ def test_oversized_files_are_refused_before_parsing(tmp_path: Path) -> None:
 
 
 def test_cli_reports_a_bomb_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lenasched.cli import main
+    from lenasched.cli.main import main
 
     file = tmp_path / "bomb.yaml"
     file.write_text(merge_doubling(), encoding="utf-8")

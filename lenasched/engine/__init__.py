@@ -6,7 +6,7 @@ public to the simulation, which applies the same rules to many patients at once.
 
 from __future__ import annotations
 
-from .expand import expand
-from .plan import MAX_CYCLES, Course, Plan, Planned, Slot, make_plan
+from lenasched.engine.expand import expand
+from lenasched.engine.plan import MAX_CYCLES, Course, Plan, Planned, Slot, make_plan
 
 __all__ = ["MAX_CYCLES", "Course", "Plan", "Planned", "Slot", "expand", "make_plan"]

@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..calendar import DoseDay
-from ..doses import format_dose
-from ..events import Hold, NoEscalation, PatientEvents, Resume, Stop
-from .modifiers import DrugState, FreezeEscalation, HoldDrug, Modifier, ResumeDrug, StopDrug, Trail, describe_change
-from .plan import Course, Plan, Planned
-from .transitions import NO_LEVEL, capped, climb, lowered
+from lenasched.engine.calendar import DoseDay
+from lenasched.engine.modifiers import (
+    DrugState,
+    FreezeEscalation,
+    HoldDrug,
+    Modifier,
+    ResumeDrug,
+    StopDrug,
+    Trail,
+    describe_change,
+)
+from lenasched.engine.plan import Course, Plan, Planned
+from lenasched.engine.transitions import NO_LEVEL, capped, climb, lowered
+from lenasched.model.doses import format_dose
+from lenasched.model.events import Hold, NoEscalation, PatientEvents, Resume, Stop
 
 __all__ = ["RenalCeiling", "apply_plan", "modifiers_for"]
 
@@ -374,7 +383,7 @@ def _renal(
     placed: list[tuple[int, int, DoseDay]], rule: RenalCeiling, changes: list[RenalChangeRecord], trail: Trail
 ) -> list[tuple[int, int, DoseDay]]:
     """Lower every dose above the band's ceiling; drop a dose closer than the band's interval to the last kept one."""
-    from ..errors import ScheduleError
+    from lenasched.errors import ScheduleError
 
     kept: list[tuple[int, int, DoseDay]] = []
     last: date | None = None

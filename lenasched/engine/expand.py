@@ -15,23 +15,23 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from ..calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
-from ..doses import format_dose
-from ..drugs import normalise_drug
-from ..errors import ScheduleError
-from ..events import PatientEvents, Resume
-from ..protocol import DrugRegimen, LeadInRegimen, Protocol
-from ..safety import Permission
-from .apply import RenalCeiling, apply_plan
-from .modifiers import Trail
-from .plan import Plan, Slot, check_dates, ladder_of, make_plan
+from lenasched.engine.apply import RenalCeiling, apply_plan
+from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
+from lenasched.engine.modifiers import Trail
+from lenasched.engine.plan import Plan, Slot, check_dates, ladder_of, make_plan
+from lenasched.engine.safety import Permission
+from lenasched.errors import ScheduleError
+from lenasched.model.doses import format_dose
+from lenasched.model.drugs import normalise_drug
+from lenasched.model.events import PatientEvents, Resume
+from lenasched.model.protocol import DrugRegimen, LeadInRegimen, Protocol
 
 if TYPE_CHECKING:
-    from ..label import Label, Market
-    from ..labs import LabResult
-    from ..patient import Patient
-    from ..renal import RenalAdjustment, RenalFunction
-    from .apply import RenalChangeRecord
+    from lenasched.engine.apply import RenalChangeRecord
+    from lenasched.engine.renal import RenalAdjustment, RenalFunction
+    from lenasched.model.label import Label, Market
+    from lenasched.model.labs import LabResult
+    from lenasched.model.patient import Patient
 
 __all__ = ["expand"]
 
@@ -131,8 +131,8 @@ def _with_labs(
     protocol: Protocol, plan: Plan, events: PatientEvents, labs: Sequence[LabResult], until: date | None
 ) -> tuple[PatientEvents, tuple[tuple[date, str, str, str], ...]]:
     """The entered events and the ones the results give, checked together as one list."""
-    from ..labs import LabError  # lab results are rare: their modules load when there are some
-    from .lab_rules import lab_events
+    from lenasched.engine.lab_rules import lab_events
+    from lenasched.model.labs import LabError  # lab results are rare: their modules load when there are some
 
     if until is not None:
         late = [r for r in labs if r.date > until]
@@ -261,7 +261,7 @@ def _renal_rule(
 ) -> tuple[RenalCeiling | None, Callable[[Sequence[RenalChangeRecord]], RenalAdjustment] | None]:
     if renal is None:
         return None, None
-    from ..renal import renal_modifier
+    from lenasched.engine.renal import renal_modifier
 
     return renal_modifier(protocol, renal, column, label)
 

@@ -1,6 +1,6 @@
 """Lab results through a protocol's dose-modification rules: the holds, resumptions and delays they give.
 
-The rules (``lenasched.rules``) say what a table says; this module reads dated results in date
+The rules (``lenasched.model.rules``) say what a table says; this module reads dated results in date
 order and turns them into the same events a prescriber would enter by hand, each carrying the
 rule, its threshold, the value and the source, so they land in the one audit trail and are
 applied with every other event by ``apply``:
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ..events import Delay, Hold, Resume
-from ..labs import LabError, LabResult
-from ..protocol import DrugRegimen, Protocol, Reference
-from ..rules import LAB_UNITS, LabRule
-from .plan import Plan
+from lenasched.engine.plan import Plan
+from lenasched.model.events import Delay, Hold, Resume
+from lenasched.model.labs import LabError, LabResult
+from lenasched.model.protocol import DrugRegimen, Protocol, Reference
+from lenasched.model.rules import LAB_UNITS, LabRule
 
 __all__ = ["LabDerived", "lab_events"]
 

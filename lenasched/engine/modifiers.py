@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from ..calendar import Modification
-from ..doses import format_dose
-from ..events import Hold, NoEscalation, Resume, Stop
+from lenasched.engine.calendar import Modification
+from lenasched.model.doses import format_dose
+from lenasched.model.events import Hold, NoEscalation, Resume, Stop
 
 __all__ = ["DrugState", "FreezeEscalation", "HoldDrug", "Modifier", "ResumeDrug", "StopDrug", "Trail"]
 

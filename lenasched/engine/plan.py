@@ -18,11 +18,19 @@ from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
-from ..dayspec import check_date_span
-from ..errors import ScheduleError
-from ..limits import MAX_CYCLES, MAX_DOSE_DAYS
-from ..protocol import AtCycleDays, DrugRegimen, EveryCycles, EveryDays, LeadInRegimen, Phase, Protocol
-from .transitions import climb
+from lenasched.engine.transitions import climb
+from lenasched.errors import ScheduleError
+from lenasched.model.dayspec import check_date_span
+from lenasched.model.limits import MAX_CYCLES, MAX_DOSE_DAYS
+from lenasched.model.protocol import (
+    AtCycleDays,
+    DrugRegimen,
+    EveryCycles,
+    EveryDays,
+    LeadInRegimen,
+    Phase,
+    Protocol,
+)
 
 __all__ = ["MAX_CYCLES", "Course", "Plan", "Planned", "Slot", "make_plan"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from ..calendar import Calendar
-from ..doses import format_dose
-from .cells import text_cell
+from lenasched.engine.calendar import Calendar
+from lenasched.formats.cells import text_cell
+from lenasched.model.doses import format_dose
 
 __all__ = ["CSV_COLUMNS", "to_csv"]
 

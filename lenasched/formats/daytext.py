@@ -11,12 +11,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 from typing import Protocol as _Protocol
 
-from ..calendar import Calendar, CycleWindow, DoseDay
-from ..doses import format_dose, format_unit
-from ..routes import ROUTES, route_info
+from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay
+from lenasched.model.doses import format_dose, format_unit
+from lenasched.model.routes import ROUTES, route_info
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from lenasched.model.protocol import Protocol
 
 __all__ = [
     "CLINIC_ROUTES",
@@ -57,7 +57,7 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 
 class DatedCheck(_Protocol):
-    """A dated task that is not a dose, shown beside the doses: ``lenasched.rems.PregnancyTest`` is one.
+    """A dated task that is not a dose, shown beside the doses: ``lenasched.pharmacy.rems.PregnancyTest`` is one.
 
     ``date`` is the suggested day; ``earliest``-``latest`` is the window in which it may be done.
     """

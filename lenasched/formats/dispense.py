@@ -7,10 +7,10 @@ import io
 import json
 from typing import Any
 
-from ..dispense import DispensePlan
-from ..doses import format_dose
-from ..renal import RenalAdjustment
-from .cells import text_cell
+from lenasched.engine.renal import RenalAdjustment
+from lenasched.formats.cells import text_cell
+from lenasched.model.doses import format_dose
+from lenasched.pharmacy.dispense import DispensePlan
 
 __all__ = ["DISPENSE_CSV_COLUMNS", "plan_csv", "plan_dict", "plan_json", "renal_dict"]
 

@@ -75,14 +75,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from ..calendar import Calendar, DoseDay, Modification
-from ..describe import DISCLAIMER, off_label_note
-from ..doses import format_dose
-from ..errors import MissingDependencyError, ScheduleError
-from ..routes import ROUTES, route_info
-from .daytext import dose_text, drug_title
-from .fhir_codes import codes_for
-from .intervals import DoseInterval, dose_intervals
+from lenasched.engine.calendar import Calendar, DoseDay, Modification
+from lenasched.errors import MissingDependencyError, ScheduleError
+from lenasched.formats.daytext import dose_text, drug_title
+from lenasched.formats.describe import DISCLAIMER, off_label_note
+from lenasched.formats.fhir_codes import codes_for
+from lenasched.formats.intervals import DoseInterval, dose_intervals
+from lenasched.model.doses import format_dose
+from lenasched.model.routes import ROUTES, route_info
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.bundle import Bundle
@@ -115,7 +115,7 @@ SNOMED = "http://snomed.info/sct"
 IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
 PATIENT_SYSTEM = "urn:lenasched:patient"
 PLAN_DEFINITION_TYPES = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
-# SNOMED CT route concepts of the FHIR example value set SNOMEDCTRouteCodes (lenasched.routes).
+# SNOMED CT route concepts of the FHIR example value set SNOMEDCTRouteCodes (lenasched.model.routes).
 ROUTE_CODES = {code: info.snomed for code, info in ROUTES.items()}
 DEFAULT_SUBJECT = "planned patient"
 DEFAULT_PATIENT_ID = "PLANNED"
@@ -277,7 +277,7 @@ def _key(group: Sequence[DoseInterval]) -> tuple[str, str, str, str, str, str]:
 
 def _plan(calendar: Calendar) -> Calendar:
     """The protocol's plan for the same start, horizon and patient: no events, labs or renal ceiling."""
-    from ..engine import expand
+    from lenasched.engine import expand
 
     return expand(
         calendar.protocol,

@@ -39,14 +39,8 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..calendar import Calendar, CycleWindow, DoseDay
-from ..dayspec import format_days, format_lead_in_days
-from ..describe import DISCLAIMER, off_label_note
-from ..doses import format_dose, format_unit
-from ..drugs import LENALIDOMIDE
-from ..protocol import Protocol, Reference
-from ..routes import route_info
-from .daytext import (
+from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay
+from lenasched.formats.daytext import (
     WEEKDAY_NAMES,
     DatedCheck,
     check_text,
@@ -59,6 +53,12 @@ from .daytext import (
     month_title,
     short_date,
 )
+from lenasched.formats.describe import DISCLAIMER, off_label_note
+from lenasched.model.dayspec import format_days, format_lead_in_days
+from lenasched.model.doses import format_dose, format_unit
+from lenasched.model.drugs import LENALIDOMIDE
+from lenasched.model.protocol import Protocol, Reference
+from lenasched.model.routes import route_info
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -314,7 +314,7 @@ def to_html(
     ``allow_multiple`` is passed to the instruction writer: without it, a daily dose that needs
     more than one capsule is refused rather than printed. ``remarks`` are printed on the cover with
     the doses (e.g. the renal adjustment's summary, the thromboprophylaxis reminder); ``checks`` are
-    dated tasks shown in the grid and listed on the cover (e.g. ``lenasched.rems.pregnancy_tests(calendar)``).
+    dated tasks shown in the grid and listed on the cover (e.g. ``lenasched.pharmacy.rems.pregnancy_tests(calendar)``).
     ``paper`` is ``a4`` or ``letter`` (landscape).
     """
     page = calendar_page(calendar, allow_multiple=allow_multiple, remarks=remarks, checks=checks, paper=paper)
@@ -331,7 +331,7 @@ def calendar_page(
 ) -> CalendarPage:
     """The view data of the printable calendar (no markup)."""
     if paper not in PAPERS:
-        from ..errors import LenaschedError
+        from lenasched.errors import LenaschedError
 
         raise LenaschedError(f"unknown paper {paper!r}; known: {', '.join(PAPERS)}")
     protocol = calendar.protocol
@@ -507,8 +507,8 @@ def _compact(day: DoseDay, sentence: str, capsule_words: str | None, clinic: boo
 
 
 def _items(calendar: Calendar, allow_multiple: bool) -> dict[date, tuple[Item, ...]]:
-    from ..capsules import count_word
-    from ..instructions import capsules_for, instruction
+    from lenasched.engine.capsules import count_word
+    from lenasched.pharmacy.instructions import capsules_for, instruction
 
     previous: dict[str, Decimal] = {}
     out: dict[date, list[Item]] = {}
@@ -562,8 +562,8 @@ def _not_given(calendar: Calendar) -> dict[date, list[Item]]:
     The plan is the same protocol expanded with the same delays but without holds and stops; a planned
     (date, drug) missing from the calendar is held (inside a hold), stopped (after a stop), or missed.
     """
-    from ..errors import LenaschedError
-    from ..events import Delay, Hold, PatientEvents, Resume, Stop
+    from lenasched.errors import LenaschedError
+    from lenasched.model.events import Delay, Hold, PatientEvents, Resume, Stop
 
     events = calendar.events
     if events is None:
@@ -574,7 +574,7 @@ def _not_given(calendar: Calendar) -> dict[date, list[Item]]:
     resumes = [e for e in dated if isinstance(e, Resume)]
     if not holds and not stops and not any("not given" in m.effect for m in calendar.modifications):
         return {}
-    from ..engine import expand
+    from lenasched.engine import expand
 
     try:
         planned = expand(
@@ -728,7 +728,7 @@ def _delay_note(calendar: Calendar, day: date) -> str:
         return "Delayed: no treatment on this day"
     reason = ""
     if calendar.events is not None:
-        from ..events import Delay
+        from lenasched.model.events import Delay
 
         for event in calendar.events.events:
             if isinstance(event, Delay) and event.cycle == following.index and event.reason:

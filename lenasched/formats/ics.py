@@ -80,11 +80,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from ..calendar import Calendar, DoseDay
-from ..describe import DISCLAIMER, off_label_note
-from ..errors import ScheduleError
-from ..limits import MAX_ICS_EVENTS
-from .daytext import DatedCheck, check_text, cycle_label, is_clinic, long_date, summary_text
+from lenasched.engine.calendar import Calendar, DoseDay
+from lenasched.errors import ScheduleError
+from lenasched.formats.daytext import DatedCheck, check_text, cycle_label, is_clinic, long_date, summary_text
+from lenasched.formats.describe import DISCLAIMER, off_label_note
+from lenasched.model.limits import MAX_ICS_EVENTS
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -221,14 +221,14 @@ def build_ics(
     hour on a device set to another zone, so it is refused. ``allow_multiple`` is passed to the
     instruction writer (a dose needing several capsules is refused without it). ``remarks`` (e.g.
     a renal adjustment's summary) go into every event's description; ``checks`` (e.g.
-    ``lenasched.rems.pregnancy_tests(calendar)``) become all-day events of their own.
+    ``lenasched.pharmacy.rems.pregnancy_tests(calendar)``) become all-day events of their own.
     ``patient_id`` keys the UIDs; ``previous`` is the file this one replaces (SEQUENCE, cancellations);
     ``stamp`` the DTSTAMP of what changed; ``warn`` receives the sentence about each reminder moved off a
     daylight-saving change (default: a :class:`ReminderTimeWarning`). See the module's documentation.
     """
     import icalendar
 
-    from ..instructions import instruction
+    from lenasched.pharmacy.instructions import instruction
 
     zone = _zone(reminder, tz)
     key = calendar_key(calendar, patient_id)

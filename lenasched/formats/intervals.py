@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ..calendar import Calendar, DoseDay
-from ..errors import ScheduleError
+from lenasched.engine.calendar import Calendar, DoseDay
+from lenasched.errors import ScheduleError
 
 __all__ = ["DoseInterval", "dose_intervals", "require_drug"]
 

@@ -6,11 +6,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from ..calendar import Calendar
-from ..dayspec import format_days
-from ..describe import off_label_note
-from ..doses import format_dose
-from ..intensity import dose_intensity
+from lenasched.engine.calendar import Calendar
+from lenasched.formats.describe import off_label_note
+from lenasched.model.dayspec import format_days
+from lenasched.model.doses import format_dose
+from lenasched.pharmacy.intensity import dose_intensity
 
 __all__ = ["calendar_dict", "to_json"]
 

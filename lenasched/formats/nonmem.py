@@ -43,11 +43,11 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from ..calendar import Calendar, DoseDay
-from ..doses import format_dose
-from ..drugs import LENALIDOMIDE
-from ..errors import ScheduleError
-from .intervals import DoseInterval, dose_intervals, require_drug
+from lenasched.engine.calendar import Calendar, DoseDay
+from lenasched.errors import ScheduleError
+from lenasched.formats.intervals import DoseInterval, dose_intervals, require_drug
+from lenasched.model.doses import format_dose
+from lenasched.model.drugs import LENALIDOMIDE
 
 __all__ = [
     "DEFAULT_DRUG",
@@ -77,7 +77,7 @@ NONMEM_COLUMNS = (
 )
 DEFAULT_DRUG = LENALIDOMIDE
 DOSING_INTERVAL_HOURS = 24  # once daily: doses on consecutive dates are 24 h apart
-MAX_OBSERVATIONS = 100_000  # observation rows per table (a bound, like the others in lenasched.limits)
+MAX_OBSERVATIONS = 100_000  # observation rows per table (a bound, like the others in lenasched.model.limits)
 _RATE_PLACES = Decimal("0.0001")
 _TIME_PLACES = Decimal("0.0001")  # a dose time of 08:20 is 8.3333 h
 

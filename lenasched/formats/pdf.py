@@ -42,7 +42,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import OutputError
+from lenasched.errors import OutputError
 
 __all__ = ["CHROMIUM_NAMES", "TIMEOUT_S", "find_chromium", "html_to_pdf", "normalise_pdf"]
 

@@ -39,12 +39,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from ..calendar import Calendar, DoseDay
-from ..doses import format_dose
-from ..errors import ScheduleError
-from .cells import text_cell
-from .intervals import dose_intervals
-from .sdtm_ct import CT_PACKAGE, DOSE_FORMS, FREQUENCY_DAILY, FREQUENCY_ONCE, ROUTE_DOSE_FORMS, ROUTES, epoch_of
+from lenasched.engine.calendar import Calendar, DoseDay
+from lenasched.errors import ScheduleError
+from lenasched.formats.cells import text_cell
+from lenasched.formats.intervals import dose_intervals
+from lenasched.formats.sdtm_ct import (
+    CT_PACKAGE,
+    DOSE_FORMS,
+    FREQUENCY_DAILY,
+    FREQUENCY_ONCE,
+    ROUTE_DOSE_FORMS,
+    ROUTES,
+    epoch_of,
+)
+from lenasched.model.doses import format_dose
 
 __all__ = [
     "CDISC_ROUTES",
@@ -171,7 +179,7 @@ def _form(day: DoseDay) -> str:
 
 def _plan(calendar: Calendar) -> Calendar:
     """The protocol's plan for the same start, horizon and patient: no events, labs or renal ceiling."""
-    from ..engine import expand
+    from lenasched.engine import expand
 
     return expand(
         calendar.protocol,

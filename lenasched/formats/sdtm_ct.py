@@ -9,8 +9,8 @@ sponsor terms; where the protocol gives no value, the variable is left empty ins
 
 from __future__ import annotations
 
-from ..drugs import LENALIDOMIDE
-from ..routes import ROUTES as _ROUTES
+from lenasched.model.drugs import LENALIDOMIDE
+from lenasched.model.routes import ROUTES as _ROUTES
 
 __all__ = [
     "CT_PACKAGE",

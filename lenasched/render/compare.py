@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from ..comparison import Comparison
-from ..describe import DISCLAIMER
-from .terminal import Col, Fitted, chunked_tables, fit_table
+from lenasched.design.compare import Comparison
+from lenasched.formats.describe import DISCLAIMER
+from lenasched.render.terminal import Col, Fitted, chunked_tables, fit_table
 
 __all__ = ["render_comparison"]
 

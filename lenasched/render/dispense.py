@@ -6,9 +6,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..describe import DISCLAIMER
-from ..dispense import DispensePlan
-from ..doses import format_dose
+from lenasched.formats.describe import DISCLAIMER
+from lenasched.model.doses import format_dose
+from lenasched.pharmacy.dispense import DispensePlan
 
 __all__ = ["render_plan"]
 

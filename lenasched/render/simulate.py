@@ -10,9 +10,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..describe import DISCLAIMER
-from ..doses import format_dose
-from ..simulation import SimulationComparison, SimulationResult
+from lenasched.design.simulation import SimulationComparison, SimulationResult
+from lenasched.formats.describe import DISCLAIMER
+from lenasched.model.doses import format_dose
 
 __all__ = ["render_comparison", "render_simulation"]
 

@@ -21,12 +21,13 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from ..calendar import Calendar, CycleWindow, DoseDay
-from ..describe import DISCLAIMER, off_label_note
-from ..doses import format_dose, format_unit
+from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay
+from lenasched.formats.describe import DISCLAIMER, off_label_note
+from lenasched.model.doses import format_dose, format_unit
+from lenasched.model.drugs import LENALIDOMIDE
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from lenasched.model.protocol import Protocol
 
 __all__ = [
     "Col",
@@ -39,7 +40,7 @@ __all__ = [
     "render_protocol_list",
 ]
 
-PRIMARY = "lenalidomide"
+PRIMARY = LENALIDOMIDE
 
 
 def drug_labels(drugs: tuple[str, ...]) -> dict[str, str]:
@@ -422,7 +423,7 @@ def render_protocol_list(protocols: Sequence[Protocol]) -> Fitted:
 
 def render_outcomes(protocols: Sequence[Protocol]) -> Fitted:
     """``lenasched list --outcomes``: a column per outcome; at narrow widths, several tables keyed by id."""
-    from ..outcomes import OUTCOME_FIELDS
+    from lenasched.model.outcomes import OUTCOME_FIELDS
 
     ids = Col("id", [p.id for p in protocols], whole_cells=True)
     columns = [

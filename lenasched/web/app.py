@@ -35,8 +35,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LenaschedError
-from .forms import (
+from lenasched.errors import LenaschedError
+from lenasched.web.forms import (
     DOWNLOADS,
     CompareForm,
     FormError,
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from ..protocol import Protocol
+    from lenasched.model.protocol import Protocol
 
 __all__ = ["BASE_CSP", "MAX_BODY_BYTES", "create_app", "inline_style_sources"]
 
@@ -120,7 +120,7 @@ def inline_style_sources(document: str) -> list[str]:
 def _environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from ..doses import format_dose
+    from lenasched.model.doses import format_dose
 
     environment = Environment(
         loader=PackageLoader("lenasched.web", "templates"),
@@ -225,7 +225,7 @@ def create_app(
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from ..formats.html import default_paper as locale_paper
+    from lenasched.formats.html import default_paper as locale_paper
 
     extra = dict(extra_protocols or {})
     paper = default_paper or locale_paper()
@@ -241,7 +241,7 @@ def create_app(
         context: dict[str, Any] = {"form": form, "choices": choices(), "error": error, "plan": plan, "paper": paper}
         headers: dict[str, str] = {}
         if plan is not None:
-            from ..formats.html import calendar_page
+            from lenasched.formats.html import calendar_page
 
             document = printable(plan)
             fills, fill_error = dispensing(plan)
@@ -384,6 +384,6 @@ async def _form_pairs(request: Request) -> list[tuple[str, str]]:
 
 def _pdf(plan: Plan) -> tuple[bytes, str, str]:
     """The printable calendar as PDF (``lenasched calendar --format pdf``: Chromium prints the same HTML)."""
-    from ..formats.pdf import html_to_pdf
+    from lenasched.formats.pdf import html_to_pdf
 
     return html_to_pdf(printable(plan)), "application/pdf", f"{plan.protocol.id}-{plan.calendar.start.isoformat()}.pdf"

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import LenaschedError, UnknownProtocolError
+from lenasched.errors import LenaschedError, UnknownProtocolError
 
 if TYPE_CHECKING:
-    from ..calendar import Calendar
-    from ..commands._pharmacy import PharmacyLayer
-    from ..comparison import Comparison
-    from ..dispense import DispensePlan
-    from ..protocol import Protocol
+    from lenasched.cli._pharmacy import PharmacyLayer
+    from lenasched.design.compare import Comparison
+    from lenasched.engine.calendar import Calendar
+    from lenasched.model.protocol import Protocol
+    from lenasched.pharmacy.dispense import DispensePlan
 
 __all__ = [
     "CHECKBOXES",
@@ -138,7 +138,7 @@ class ProtocolChoice:
 
 def protocol_choices(extra: Mapping[str, Protocol] | None = None) -> list[ProtocolChoice]:
     """The bundled protocols (and ``extra`` ones), with setting and source, for the list to choose from."""
-    from ..registry import bundled_ids, get_protocol
+    from lenasched.model.registry import bundled_ids, get_protocol
 
     protocols = [get_protocol(pid) for pid in bundled_ids()] + list((extra or {}).values())
     return [ProtocolChoice(p.id, p.title, p.setting, p.citation.short()) for p in protocols]
@@ -146,7 +146,7 @@ def protocol_choices(extra: Mapping[str, Protocol] | None = None) -> list[Protoc
 
 def find_protocol(name: str, extra: Mapping[str, Protocol] | None = None) -> tuple[Protocol, str | None]:
     """A bundled protocol by id or former id (never a file path), or one of ``extra``; and the alias note."""
-    from ..registry import alias_note, bundled_ids, get_protocol
+    from lenasched.model.registry import alias_note, bundled_ids, get_protocol
 
     name = name.strip()
     if not name:
@@ -204,7 +204,7 @@ class Plan:
 
 def namespace(form: PlanForm) -> argparse.Namespace:
     """The form as ``lenasched calendar``'s parsed options (values converted and checked as argparse does)."""
-    from ..cli import _clock, _date, _decimal, _positive_int
+    from lenasched.cli.options import parse_clock, parse_date, parse_decimal, positive_int
 
     def optional(name: str, convert: Callable[[str], T]) -> T | None:
         text = form.get(name)
@@ -213,19 +213,19 @@ def namespace(form: PlanForm) -> argparse.Namespace:
     start = form.get("start")
     if not start:
         raise FormError("the following arguments are required: --start")
-    cycles, until = optional("cycles", _positive_int), optional("until", _date)
+    cycles, until = optional("cycles", positive_int), optional("until", parse_date)
     if cycles is not None and until is not None:
         raise FormError("argument --until: not allowed with argument --cycles")
     stop = form.get("stop")
     return argparse.Namespace(
-        start=_typed("--start", start, _date),
+        start=_typed("--start", start, parse_date),
         cycles=cycles,
         until=until,
-        bsa=optional("bsa", _decimal),
-        height=optional("height", _decimal),
-        weight=optional("weight", _decimal),
+        bsa=optional("bsa", parse_decimal),
+        height=optional("height", parse_decimal),
+        weight=optional("weight", parse_decimal),
         bsa_formula=_choice(form, "bsa_formula", "mosteller"),
-        crcl=optional("crcl", _decimal),
+        crcl=optional("crcl", parse_decimal),
         age=None,
         scr=None,
         sex=None,
@@ -245,15 +245,15 @@ def namespace(form: PlanForm) -> argparse.Namespace:
         rems=form.checked("rems"),
         irregular_cycles=form.checked("irregular_cycles"),
         allow_multiple_capsules=form.checked("allow_multiple"),
-        reminder=optional("reminder", _clock),
+        reminder=optional("reminder", parse_clock),
         tz=form.get("tz") or None,
     )
 
 
 def make_plan(form: PlanForm, extra: Mapping[str, Protocol] | None = None, *, default_paper: str = "a4") -> Plan:
     """Expand the form's protocol as ``lenasched calendar`` would; a ``LenaschedError`` for bad input."""
-    from ..cli import DEFAULT_OPEN_CYCLES, _patient, calendar_from_args
-    from ..commands._pharmacy import apply_pharmacy
+    from lenasched.cli._pharmacy import apply_pharmacy
+    from lenasched.cli.options import DEFAULT_OPEN_CYCLES, calendar_from_args, patient_from_args
 
     protocol, alias = find_protocol(form.get("protocol"), extra)
     args = namespace(form)
@@ -266,7 +266,7 @@ def make_plan(form: PlanForm, extra: Mapping[str, Protocol] | None = None, *, de
             f"{protocol.id} continues until progression; showing the first {cycles} cycles "
             "(give a number of cycles or an end date for more)"
         )
-    calendar = calendar_from_args(args, protocol, cycles, until, patient=_patient(args))
+    calendar = calendar_from_args(args, protocol, cycles, until, patient=patient_from_args(args))
     layer = apply_pharmacy(args, calendar)
     return Plan(
         form=form,
@@ -283,7 +283,7 @@ def make_plan(form: PlanForm, extra: Mapping[str, Protocol] | None = None, *, de
 
 def printable(plan: Plan) -> str:
     """The printable patient calendar (``lenasched calendar --format html``) of the plan."""
-    from ..formats.html import to_html
+    from lenasched.formats.html import to_html
 
     return to_html(
         plan.calendar,
@@ -296,7 +296,7 @@ def printable(plan: Plan) -> str:
 
 def dispensing(plan: Plan) -> tuple[DispensePlan | None, str | None]:
     """The lenalidomide fills (``lenasched dispense``), or why there are none, in one line."""
-    from ..dispense import dispense_plan
+    from lenasched.pharmacy.dispense import dispense_plan
 
     try:
         result = dispense_plan(plan.calendar, allow_multiple=plan.allow_multiple, renal=plan.calendar.renal)
@@ -321,15 +321,15 @@ def download(plan: Plan, kind: str) -> tuple[bytes, str, str]:
     name = f"{_slug(plan.protocol.id)}-{plan.calendar.start.isoformat()}.{suffix}"
     body: str | bytes
     if kind == "csv":
-        from ..formats.csv import to_csv
+        from lenasched.formats.csv import to_csv
 
         body = to_csv(plan.calendar)
     elif kind == "json":
-        from ..formats.json import to_json
+        from lenasched.formats.json import to_json
 
         body = plan.layer.extend_json(to_json(plan.calendar))
     else:
-        from ..formats.ics import to_ics
+        from lenasched.formats.ics import to_ics
 
         body = to_ics(
             plan.calendar,
@@ -379,12 +379,12 @@ class CompareForm:
 
 def compare_protocols(form: CompareForm, extra: Mapping[str, Protocol] | None = None) -> Comparison:
     """``lenasched compare`` of the form's protocols; a ``LenaschedError`` for bad input (the command's words)."""
-    from ..cli import _date
-    from ..commands._designer import _horizon, horizon_days
-    from ..comparison import DEFAULT_HORIZON_DAYS, compare
+    from lenasched.cli._designer import _horizon, horizon_days
+    from lenasched.cli.options import parse_date
+    from lenasched.design.compare import DEFAULT_HORIZON_DAYS, compare
 
     protocols = [find_protocol(name, extra)[0] for name in form.protocols]
-    start: date | None = _typed("--start", form.start, _date) if form.start else None
+    start: date | None = _typed("--start", form.start, parse_date) if form.start else None
     horizon = _typed("--horizon", form.horizon, _horizon) if form.horizon else None
     days = horizon_days(argparse.Namespace(horizon=horizon, days=None, start=start), DEFAULT_HORIZON_DAYS)
     return compare(protocols, horizon=days, start=start)
@@ -394,7 +394,7 @@ def plot_png(comparison: Comparison) -> bytes:
     """The comparison's plot (``lenasched compare --plot x.png``) as PNG bytes; needs matplotlib."""
     import io
 
-    from ..plot import comparison_series, plot_figure
+    from lenasched.design.plot import comparison_series, plot_figure
 
     figure = plot_figure(comparison_series(comparison), drug=comparison.drug)
     buffer = io.BytesIO()

@@ -41,7 +41,7 @@ class ProtocolCase:
 
     def with_labs(self, *results: tuple[int, str]) -> Calendar:
         """The calendar with lab results on study days, e.g. ``(11, "plt=25")`` (protocols with rules)."""
-        from lenasched.labs import parse_lab_option
+        from lenasched.model.labs import parse_lab_option
 
         labs = [parse_lab_option(f"{self.date_of(day).isoformat()}:{values}") for day, values in results]
         return lenasched.expand(self.protocol, START, cycles=self.cycles, patient=PATIENT, labs=labs)

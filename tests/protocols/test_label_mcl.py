@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 import lenasched
-from lenasched.labs import LabError, parse_lab_option
+from lenasched.model.labs import LabError, parse_lab_option
 from tests.protocols.base import PATIENT, START, ProtocolCase
 
 

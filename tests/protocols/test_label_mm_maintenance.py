@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 import lenasched
-from lenasched.labs import LabError, parse_lab_option
+from lenasched.model.labs import LabError, parse_lab_option
 from tests.protocols.base import START, ProtocolCase
 
 CYCLE_4 = 3 * 28 + 1  # study day of cycle 4 day 1

@@ -1,0 +1,1 @@
+"""For trial designers: comparing schedules, variants, plots and the Monte Carlo simulation."""

@@ -1,0 +1,767 @@
+"""The vectorised run: every patient through the drug's planned doses, on the engine's transitions.
+
+Between two events a patient's doses are fixed by its state, so the run touches every patient only
+where the plan itself changes (a new phase, course, planned dose or escalation step) and otherwise
+only the few patients with something happening on a day (an event, a resumption, an escalation
+catching up). Events come from **waiting-time draws**: at each (re)start a patient draws one
+exponential threshold and the event falls on the first dose at which the cumulative hazard of the
+doses taken since reaches it (the same distribution as one Bernoulli draw per dose day, with one
+draw per event instead).
+
+The dose rules are the engine's (``engine.transitions`` and the fold of ``engine.apply``): the planned
+step climbed at most one level per given dose, capped by the ceiling a reduction set; a reduction
+goes one level below the last dose of the phase, belongs to the phase it is dated in, and below the
+lowest level stops the drug; a resumption "at the starting dose" pins it; a resumption "at the same
+dose" pauses day-counted escalation for the held days. An event is a hold from the next day and a
+resumption ``recovery_days`` later: ``Hold`` + ``Resume`` in ``expand``, or the two lab results that
+fire and recover the protocol's rule, whose ``resume_at`` / ``then_resume_at`` say at which level.
+
+How the work stays proportional to the events (``docs/simulation.md``, "How it runs"):
+
+- Doses are **codes**: 1..G index the plan's sorted dose levels (0: none), so a patient's dose, its
+  reduction ceiling and its last dose are one byte each, and the transitions are evaluated once per
+  course into small tables on codes (``_Course``) instead of once per patient.
+- A patient's hot state is one 16-byte **record**, gathered and scattered whole at each event or
+  resumption: one memory access where one array per field would cost one each.
+- Pending events wait in ``event_at`` (one narrow array); a cycle window takes its own in one scan,
+  sorted by dose, and each day's group is a slice. Resumptions wait in a dict by dose. Where an
+  exponential threshold lands is found in a bucket table (``_Search``), not by a binary search.
+- Doses are **credited eagerly**: when a patient's dose changes on dose ``j`` of a window, the
+  window's running total gets the new dose for the rest of the window (and loses the old one), so
+  a patient whose dose does not change costs nothing until the window's end; the per-cycle counts
+  that change only at events (reached the cap, stopped) are running counters.
+- The order in which a day's patients are processed never changes a patient's result, and every
+  patient keeps its draw numbers, so each patient's numbers are those of every earlier version.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lenasched.design.simulation.params import Model
+from lenasched.design.simulation.plan import UNITS_PER_MG, DrugPlan
+from lenasched.design.simulation.stats import Tally
+from lenasched.design.simulation.streams import PatientStreams
+from lenasched.engine.transitions import NO_LEVEL, capped, climb, lowered
+from lenasched.errors import SimulationError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["Block", "run_block"]
+
+_NO_CEILING = 2**62
+_NEVER = 2**15 - 1  # int16 "never" (study days are below 2**13)
+_LOWER, _SAME, _START = 0, 1, 2
+_LEVEL = {"lower": _LOWER, "same": _SAME, "start": _START}
+# Packed per-patient total: grid units << 30 | capsules << 13 | dosing days; checked to fit below.
+_UNIT_SHIFT, _CAPS_SHIFT = 30, 13
+_MAX_HAZARD = 1e6  # p = 1: certain on the first dose at risk (finite, so cumulative sums stay ordered)
+
+
+@dataclass
+class Block:
+    """One block of patients: per-patient integers kept for the result, and their exact tally."""
+
+    first: int
+    units: Any  # delivered dose units per patient
+    events: Any
+    stopped: Any  # bool
+    tally: Tally
+    daily: Any | None  # (n, lead + horizon) dose units per day, when asked
+
+
+def _hazards(plan: DrugPlan, model: Model) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per dose: the cumulative total hazard; per window: the cumulative shares of each event kind."""
+    import numpy as np
+
+    kinds = len(model.kinds)
+    per_window = np.zeros((len(plan.windows), max(kinds, 1)), dtype=np.float64)
+    for w, window in enumerate(plan.windows):
+        n = window.full_dosing_days
+        if not n:
+            continue
+        for k, kind in enumerate(model.kinds):
+            p = kind.rate.at(max(window.index, 0))
+            per_window[w, k] = _MAX_HAZARD if p >= 1 else -math.log1p(-p) / n
+    total = per_window.sum(axis=1)
+    safe = np.where(total > 0, total, 1.0)
+    shares = np.where(total[:, None] > 0, np.cumsum(per_window, axis=1) / safe[:, None], 1.0)
+    per_dose = total[plan.window] if plan.n_doses else np.zeros(0)
+    return np.cumsum(per_dose), shares
+
+
+class _Search:
+    """``before(t)`` = ``numpy.searchsorted(hazard, t, side="left")`` (how many doses' cumulative hazard is below t).
+
+    A bucket table: ``bucket(x) = int(x * scale)`` (the same float operations for the doses and the
+    queries) is nondecreasing, so the doses below ``t`` are those in lower buckets plus, in ``t``'s
+    bucket, the dose there (the scale is chosen so no bucket holds two different values; equal
+    values count together) if it is below ``t``. Exact, without a binary search; plain
+    ``searchsorted`` when no small table separates the doses.
+    """
+
+    def __init__(self, hazard: NDArray[np.float64]) -> None:
+        import numpy as np
+
+        self.hazard = hazard
+        self.table: NDArray[np.int64] | None = None
+        steps = np.diff(hazard, prepend=0.0)
+        positive = steps[steps > 0]
+        if not len(positive) or not np.isfinite(hazard[-1]):
+            return
+        scale = 2.0 / float(positive.min())
+        for _ in range(4):
+            size = float(hazard[-1]) * scale
+            if size >= 2**20:
+                return
+            buckets = (hazard * scale).astype(np.int64)
+            if not (np.diff(buckets) == 0)[np.diff(hazard) > 0].any() and (buckets[1:] >= buckets[:-1]).all():
+                # no two distinct doses share a bucket (equal values may: they count together)
+                break
+            scale *= 2
+        else:
+            return
+        last = int(buckets[-1]) + 1
+        self.scale = scale
+        self.last = last
+        self.table = np.searchsorted(buckets, np.arange(last + 1), side="left")  # doses in lower buckets
+        self.padded = np.concatenate((hazard, [np.inf]))
+        counts = np.diff(self.table, append=len(hazard))  # doses in each bucket (equal values, if several)
+        self.counts = counts if counts.max() > 1 else None
+
+    def before(self, t: NDArray[np.float64]) -> NDArray[np.int64]:
+        import numpy as np
+
+        if self.table is None:
+            return np.searchsorted(self.hazard, t, side="left")
+        x = t * self.scale
+        np.minimum(x, self.last, out=x)  # (beyond the last bucket: after every dose)
+        b = x.astype(np.int64)
+        i = self.table.take(b)
+        if self.counts is None:
+            i += self.padded.take(i) < t
+        else:
+            i += (self.padded.take(i) < t) * self.counts.take(b)
+        return i
+
+
+@dataclass(frozen=True)
+class _Course:
+    """One course's transitions on dose codes, evaluated once for every state into small tables.
+
+    ``dose[index * stride + ceiling]`` is the code given at planned ladder ``index`` under the
+    ``ceiling`` code (``capped``); ``by_step`` the same by escalation step; ``down[code]`` the
+    ceiling one level below a dose (``lowered``; 0: none, the drug stops).
+    """
+
+    escalates: bool
+    change_days: Any
+    dose: Any
+    by_step: Any
+    down: Any
+    start_code: int  # the code of the drug's starting dose on this course (0: not on it)
+
+
+def _course(
+    ladder: NDArray[np.int64],
+    steps: NDArray[np.int64],
+    escalates: bool,
+    change_days: Any,
+    start_index: int,
+    units: list[int],
+) -> _Course:
+    import numpy as np
+
+    code = np.array([units.index(u) + 1 for u in ladder.tolist()], dtype=np.uint8)
+    by_units = np.array([0, *units, _NO_CEILING], dtype=np.int64)  # code -> units (G + 1: no ceiling)
+    level = np.searchsorted(ladder, by_units, side="right") - 1  # code -> ladder index, as the engine's bisect
+    index = np.arange(len(ladder))
+    # (an index of -1 is the top, as numpy indexing gives: states no patient reaches, kept as before)
+    dose: NDArray[np.uint8] = np.asarray(code.take(capped(index[:, None], level[None, :], np.minimum), mode="wrap"))
+    below = lowered(level)
+    down = np.where(below == NO_LEVEL, 0, code.take(below, mode="wrap")).astype(np.uint8)
+    return _Course(
+        escalates=escalates,
+        change_days=change_days,
+        dose=dose.ravel(),
+        by_step=dose[steps].ravel(),
+        down=down,
+        start_code=int(code[start_index]) if start_index >= 0 else 0,
+    )
+
+
+#: One patient's hot state, 16 bytes: gathered and scattered whole at each event or resumption
+#: (one memory access instead of one per field). Dose fields are codes (see the module docstring).
+_RECORD_FIELDS = (
+    ("cur", "u1"),  # dose of the current day (0: none given)
+    ("flags", "u1"),  # _ACTIVE | _ON | _PINNED | _REDUCED (cur and flags are one 16-bit word)
+    ("ceiling", "u1"),  # the ceiling a reduction set (G + 1: none)
+    ("last", "u1"),  # last dose given in the phase (0: none)
+    ("step", "i1"),  # escalation step last given, of the first escalating course
+    ("plevel", "i1"),  # the pending resumption's level
+    ("pphase", "i1"),  # the phase the pending resumption is dated in
+    ("phase", "i1"),  # the phase of the last dose considered (-2: none yet)
+    ("events", "<i2"),
+    ("last_event", "<i2"),  # study day of the last event
+    ("target", "<i2"),  # study day of the first dose at the cap (_NEVER: not yet)
+    ("draws", "<u2"),  # random numbers drawn so far
+)
+_ACTIVE, _ON, _PINNED, _REDUCED = 1, 2, 4, 8
+_NOT_ACTIVE, _NOT_PINNED, _STOP_MASK = 0xFF ^ _ACTIVE, 0xFF ^ _PINNED, 0xFF ^ (_ACTIVE | _ON)
+_HOLD_WORD = _NOT_ACTIVE << 8  # the (cur, flags) word of a patient put on hold: no dose, not active
+
+
+def run_block(
+    plan: DrugPlan,
+    model: Model,
+    streams: PatientStreams,
+    first: int,
+    n: int,
+    *,
+    keep_daily: bool = False,
+    forced: Sequence[int] | Mapping[int, str] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Block:
+    """Simulate patients ``first`` .. ``first + n - 1`` (each on its own stream) on ``plan`` under ``model``.
+
+    ``forced`` replaces the draws: an event on the dose of each of these offsets (0-based study days;
+    a mapping names each one's event kind) for every patient taking a dose that day. ``progress`` is
+    called with the share of the block done (0-1) after each cycle window.
+    """
+    import numpy as np
+
+    J = plan.n_doses
+    day = plan.day
+    days_total = plan.lead_days + plan.horizon_days
+    recovery = model.recovery_days
+    kinds = model.kinds
+    K = len(kinds)
+    top_units = max(int(c.ladder.max()) for c in plan.courses.values())
+    top_caps = max(int(c.capsules.max()) for c in plan.courses.values())
+    if days_total >= 2**_CAPS_SHIFT or (top_caps + 1) * days_total >= 2 ** (_UNIT_SHIFT - _CAPS_SHIFT):
+        raise SimulationError(f"a horizon of {plan.horizon_days} days is too long to simulate")
+    if top_units * days_total >= 2 ** (62 - _UNIT_SHIFT):
+        raise SimulationError("doses this large over this horizon cannot be counted exactly")
+    grid = plan.grid
+    windows = plan.windows
+    W = len(windows)
+
+    # --- dose codes: 1..G are the plan's levels, lowest first; 0 is "no dose" ---
+    units_g = [int(x * UNITS_PER_MG) for x in plan.ladder]
+    G = len(units_g)
+    if G + 2 >= 2**8 or len(plan.phase_names) >= 2**7 or any(len(c.steps) >= 2**7 for c in plan.courses.values()):
+        raise SimulationError("too many dose levels, escalation steps or phases to simulate (at most 120 each)")
+    none_ceiling = G + 1
+    caps_of: dict[int, int] = {}
+    for c in plan.courses.values():
+        for u, k in zip(c.ladder.tolist(), c.capsules.tolist(), strict=True):
+            caps_of[u] = k
+    packed_of = np.zeros(G + 1, dtype=np.int64)
+    units_of = np.zeros(G + 1, dtype=np.int64)
+    for code, u in enumerate(units_g, start=1):
+        packed_of[code] = ((u // grid) << _UNIT_SHIFT) | (caps_of[u] << _CAPS_SHIFT) | 1
+        units_of[code] = u
+    cap_units = int(plan.cap * UNITS_PER_MG)
+    cap_code = units_g.index(cap_units) + 1 if cap_units in units_g else none_ceiling
+    courses = {
+        key: _course(c.ladder, c.steps, c.escalates, c.change_days, c.start_index, units_g)
+        for key, c in plan.courses.items()
+    }
+    stride = G + 2  # ceiling codes: 0..G + 1
+
+    # --- the model's resumption rules, and which state they need ---
+    resume_at = np.array([_LEVEL[k.resume_at] for k in kinds] or [0], dtype=np.int8)
+    then_at = np.array([_LEVEL[k.then_resume_at] for k in kinds] or [0], dtype=np.int8)
+    used_levels = set(resume_at.tolist()) | set(then_at.tolist())
+    uniform = int(resume_at[0]) if len(used_levels) == 1 else None  # the same level after every event
+    first_drop = bool((resume_at != then_at).any())
+    has_start = _START in used_levels
+    can_same = has_start or _SAME in used_levels  # "start" after a reduction is "same"
+    hazard, shares = _hazards(plan, model)
+    search = _Search(hazard)
+    no_events = K == 0 or not J or hazard[-1] <= 0
+    starts_off = [s for s, _ in plan.phase_starts]
+    starts_phase = [p for _, p in plan.phase_starts]
+    multi_phase = J > 0 and len(set(plan.phase.tolist())) > 1
+    forced_next: NDArray[np.int64] | None = None
+    forced_kind: NDArray[np.int64] | None = None
+    if forced is not None:
+        names = {k.name: i for i, k in enumerate(kinds)}
+        wanted: dict[int, str | None] = dict(forced) if isinstance(forced, Mapping) else dict.fromkeys(forced)
+        forced_next = np.full(J + 1, J, dtype=np.int64)
+        forced_kind = np.zeros(J + 1, dtype=np.int64)
+        for j in range(J - 1, -1, -1):
+            forced_next[j] = j if int(day[j]) in wanted else forced_next[j + 1]
+            name = wanted.get(int(day[j]))
+            if name is not None:
+                if name not in names:
+                    raise SimulationError(f"no event kind named {name!r}")
+                forced_kind[j] = names[name]
+
+    # --- the plan, dose by dose, as Python values ---
+    day_l = day.tolist()
+    course_l = plan.course.tolist()
+    planned_l = plan.planned.tolist()
+    due_l = plan.due.tolist()
+    phase_l = plan.phase.tolist()
+    course_day_l = plan.course_day.tolist()
+    changes = [True] + [
+        (course_l[j], planned_l[j], due_l[j], phase_l[j])
+        != (course_l[j - 1], planned_l[j - 1], due_l[j - 1], phase_l[j - 1])
+        for j in range(1, J)
+    ]
+    dosing = [w.end_dose > w.first_dose for w in windows]
+    dose_prefix = np.zeros(W + 1, dtype=np.int16)  # dosing windows before each window
+    np.cumsum(dosing, out=dose_prefix[1:])
+    day_counted = [k for k, c in plan.courses.items() if len(c.change_days)]
+    first_offset = {k: plan.courses[k].first_offset for k in day_counted}
+    escalating = [k for k, c in plan.courses.items() if c.escalates]
+    record_step = escalating[0] if escalating else None  # its step lives in the record
+
+    # --- per-patient state: the record, and preallocated arrays in narrow dtypes ---
+    record = np.dtype([(name, np.dtype(code)) for name, code in _RECORD_FIELDS])
+    R = np.zeros(n, dtype=np.dtype((np.void, record.itemsize)))
+    F = R.view(record)  # the fields, as strided views of R
+    words = R.view(np.dtype("<u2"))[:: record.itemsize // 2]  # cur | flags << 8
+    heads = R.view(np.dtype("<u8"))[:: record.itemsize // 8]  # the first eight bytes of each record
+    F["ceiling"] = none_ceiling
+    F["step"] = -1
+    F["flags"] = _ACTIVE | _ON
+    F["phase"] = -2
+    F["target"] = _NEVER
+    keys = streams.keys(np.arange(first, first + n, dtype=np.int64))
+    window_units = np.zeros(n, dtype=np.int64)  # packed total of the running window
+    tally = np.zeros(n, dtype=np.int64)  # packed total of the finished windows
+    steps = {k: np.full(n, -1, dtype=np.int8) for k in escalating[1:]}
+    paused = {k: np.zeros(n, dtype=np.int32) for k in day_counted} if can_same else {}
+    drops = np.zeros((max(K, 1), n), dtype=np.int16) if first_drop else None
+    stop_window = np.full(n, W - 1, dtype=np.int16)
+    window_event = np.zeros(n, dtype=bool)
+    window_held = np.zeros(n, dtype=bool)
+    window_top = np.zeros(n, dtype=np.uint8)
+    at_level = np.zeros((max(G, 1), n), dtype=np.int16)  # per patient, cycles whose highest dose was each level
+    mark = np.zeros(n, dtype=bool)
+    daily = np.zeros((n, days_total), dtype=np.int64) if keep_daily else None
+    empty = np.zeros(0, dtype=np.int64)
+    kind_events = [0] * max(K, 1)
+    out = Tally(n=n)
+    counters = {"reached": 0, "stopped": 0}
+
+    # Pending events and resumptions, by dose. Each patient's next event is ``event_at`` (J: none);
+    # a window takes those due inside it with one scan, sorted by dose, and each dose's group is a
+    # slice of that array (draws that land inside the running window add a small sorted group of
+    # their own). ``due_resumes`` holds every resumption by its dose.
+    event_at = np.full(n, J, dtype=np.int16)
+    due_resumes: dict[int, list[NDArray[np.int64]]] = {}
+    queue: dict[str, Any] = {"first": 0, "end": 0, "groups": []}  # the window's: (patients by dose, bounds)
+
+    def take(due: dict[int, list[NDArray[np.int64]]], j: int) -> NDArray[np.int64] | None:
+        got = due.pop(j, None)
+        if not got:
+            return None
+        return got[0] if len(got) == 1 else np.concatenate(got)
+
+    def put_events(who: NDArray[np.int64], at: NDArray[np.int64]) -> None:
+        at16 = at.astype(np.int16)  # (J: none)
+        event_at[who] = at16
+        soon = at16 < queue["end"]
+        if soon.any():
+            who, at16 = who[soon], at16[soon]
+            order = np.argsort(at16, kind="stable")
+            doses = np.arange(queue["first"], queue["end"] + 1)
+            queue["groups"].append((who[order], np.searchsorted(at16[order], doses, side="left").tolist()))
+
+    def open_window(first_dose: int, end: int) -> None:
+        """The events due in the window starting now (an event taken earlier lies before it)."""
+        at = event_at - first_dose
+        due = np.flatnonzero(at.view(np.uint16) < end - first_dose)
+        at = at[due]
+        order = np.argsort(at, kind="stable")  # a radix sort: doses are below 2**13
+        bounds = np.searchsorted(at[order], np.arange(end - first_dose + 1), side="left").tolist()
+        queue["groups"] = [(due[order], bounds)]
+        queue["first"], queue["end"] = first_dose, end
+
+    def take_events(j: int) -> NDArray[np.int64] | None:
+        """The patients whose event falls on dose ``j``: a slice of each of the window's sorted groups."""
+        k = j - queue["first"]
+        got = [who[bounds[k] : bounds[k + 1]] for who, bounds in queue["groups"] if bounds[k + 1] > bounds[k]]
+        if not got:
+            return None
+        return got[0] if len(got) == 1 else np.concatenate(got)
+
+    def schedule(who: NDArray[np.int64], draws: Any, j0: int) -> None:
+        """Draw the next event of patients ``who`` (``draws``: their draw counters) from dose ``j0`` on."""
+        if not len(who) or j0 >= J:
+            return
+        if forced_next is not None:
+            at = np.full(len(who), forced_next[j0], dtype=np.int64)
+        elif no_events:
+            return
+        else:
+            u = streams.uniform_from(keys[who], draws)
+            draws += 1
+            base = hazard[j0 - 1] if j0 > 0 else 0.0
+            np.log(u, out=u)
+            np.subtract(base, u, out=u)
+            at = search.before(u)
+            np.maximum(at, j0, out=at)
+        put_events(who, at)
+
+    def resume(f: Any, rows: NDArray[np.int64], base: Any, course: _Course, phase: int) -> Any:
+        """The resumptions of patients ``rows`` (records ``f``; ``base``: their row of the dose table).
+
+        One level lower sets the ceiling, or stops the drug (those are returned, as positions in
+        ``rows``); one at the starting dose pins it.
+        """
+        stopped: Any = None
+        level: Any = f["plevel"] if uniform is None else uniform
+        lower: Any
+        if uniform is not None and not multi_phase:
+            lower = slice(None) if uniform == _LOWER else None
+        else:
+            mask = level == _LOWER
+            if multi_phase:
+                mask &= f["pphase"] == phase
+            lower = np.flatnonzero(mask)
+        if lower is not None:
+            reference = f["last"][lower]
+            if len(reference):
+                if multi_phase or has_start:  # (else every resumed patient has a last dose in its phase)
+                    table = course.by_step if course.escalates else course.dose
+                    planned = table.take((base[lower] if course.escalates else base) + f["ceiling"][lower], mode="wrap")
+                    reference = np.where(reference != 0, reference, planned)
+                ceil = course.down.take(reference, mode="wrap")
+                stop = ceil == 0
+                if stop.any():
+                    flags = f["flags"][lower]
+                    flags[stop] &= _STOP_MASK
+                    f["flags"][lower] = flags
+                    stopped = np.flatnonzero(stop) if isinstance(lower, slice) else lower[stop]
+                    gone = rows[stopped]
+                    stop_window[gone] = w_now
+                    counters["stopped"] += len(gone)
+                    ceil[stop] = none_ceiling  # (a stopped patient's state no longer matters)
+                f["ceiling"][lower] = ceil
+                if has_start:
+                    f["flags"][lower] &= _NOT_PINNED
+        if has_start:
+            start = level == _START
+            if start.any():
+                f["flags"][start] |= _PINNED
+        return stopped
+
+    def give(idx: NDArray[np.int64], g: Any, resumed: int, j: int, end: int) -> NDArray[np.int64]:
+        """Dose ``j`` for patients ``idx`` (records ``g``, the first ``resumed`` of them resumed now).
+
+        By the engine's fold: climb, resume, cap. Returns the patients whose dose may change at
+        the next dose (climbing one step a dose, paused).
+        """
+        key = course_l[j]
+        course = courses[key]
+        phase = phase_l[j]
+        f = g.view(record)
+        if multi_phase:
+            seen = f["phase"]
+            entering = (seen != phase) & (seen != -2)  # enter_phase: a reduction belongs to its phase
+            if entering.any():
+                f["ceiling"][entering] = none_ceiling
+                f["flags"][entering] &= _NOT_PINNED
+                f["last"][entering] = 0
+            f["phase"] = phase
+        due: Any = None
+        step: Any = None
+        if course.escalates:
+            due = due_l[j]
+            if key in paused:
+                shift = paused[key][idx]
+                moved = shift > 0
+                if moved.any():
+                    due = np.full(len(idx), due, dtype=np.int64)
+                    due[moved] = np.searchsorted(course.change_days, course_day_l[j] - shift[moved], side="right")
+            if key == record_step:
+                step = climb(due, f["step"], np.minimum)
+                f["step"] = step
+            else:
+                step = climb(due, steps[key][idx], np.minimum)
+                steps[key][idx] = step
+            base: Any = step.astype(np.intp) * stride
+            table = course.by_step
+        else:
+            base = planned_l[j] * stride
+            table = course.dose
+        stopped = None
+        if resumed:
+            stopped = resume(f[:resumed], idx[:resumed], base[:resumed] if course.escalates else base, course, phase)
+        new = table.take(base + f["ceiling"], mode="wrap")
+        if course.start_code and has_start:
+            new = np.where(f["flags"] & _PINNED, course.start_code, new).astype(np.uint8)
+        if stopped is not None:
+            new[stopped] = 0
+        credit = packed_of * (end - j)
+        gained = credit.take(new, mode="wrap")
+        if len(idx) > resumed:  # (a resumed patient had no dose)
+            gained -= credit.take(f["cur"], mode="wrap")
+        window_units[idx] += gained
+        f["cur"] = new
+        f["last"] = new
+        window_top[idx] = np.maximum(window_top[idx], new)
+        if cap_code <= new.max():
+            hit = np.flatnonzero((new == cap_code) & (f["target"] == _NEVER))
+            if len(hit):
+                f["target"][hit] = day_l[j]
+                counters["reached"] += len(hit)
+        if step is None:
+            return empty
+        lag = step < due
+        if key in paused:
+            lag |= paused[key][idx] > 0
+        if stopped is not None:
+            lag[stopped] = False
+        watched: NDArray[np.int64] = idx[lag]
+        return watched
+
+    def give_all(j: int, end: int, resumed: NDArray[np.int64] | None) -> NDArray[np.int64]:
+        """``give`` to every active patient (the plan changed), on whole arrays.
+
+        The records' first eight bytes (dose, flags, ceiling, last dose, step, phase) are copied out
+        in one pass, worked on, and written back in one pass.
+        """
+        key = course_l[j]
+        course = courses[key]
+        phase = phase_l[j]
+        H = heads.copy()
+        hb = H.view(np.uint8).reshape(n, 8)
+        cur, flags, ceiling, last = hb[:, 0], hb[:, 1], hb[:, 2], hb[:, 3]
+        active = (flags & _ACTIVE).astype(bool)
+        if multi_phase:
+            seen = hb[:, 7].view(np.int8)
+            entering = active & (seen != phase) & (seen != -2)
+            if entering.any():
+                ceiling[entering] = none_ceiling
+                flags[entering] &= _NOT_PINNED
+                last[entering] = 0
+            np.copyto(seen, phase, where=active)
+        due: Any = None
+        step: Any = None
+        if course.escalates:
+            due = due_l[j]
+            if key in paused:
+                moved = active & (paused[key] > 0)
+                if moved.any():
+                    due = np.full(n, due, dtype=np.int64)
+                    due[moved] = np.searchsorted(course.change_days, course_day_l[j] - paused[key][moved], side="right")
+            mine = hb[:, 4].view(np.int8) if key == record_step else steps[key]
+            step = climb(due, mine, np.minimum)
+            np.copyto(mine, step, where=active, casting="unsafe")
+            base: Any = step.astype(np.intp)
+            base *= stride
+            table = course.by_step
+        else:
+            base = planned_l[j] * stride
+            table = course.dose
+        if resumed is not None:
+            heads[resumed] = H[resumed]
+            g = R[resumed]
+            stopped = resume(g.view(record), resumed, base[resumed] if course.escalates else base, course, phase)
+            R[resumed] = g
+            H[resumed] = heads[resumed]
+            if stopped is not None:
+                active[resumed[stopped]] = False
+        new = table.take(base + ceiling, mode="wrap")
+        if course.start_code and has_start:
+            new = np.where(flags & _PINNED, course.start_code, new).astype(np.uint8)
+        credit = packed_of * (end - j)
+        gained = credit.take(new, mode="wrap")
+        gained -= credit.take(cur, mode="wrap")
+        np.add(window_units, gained, out=window_units, where=active)
+        np.copyto(cur, new, where=active)
+        np.copyto(last, new, where=active)
+        np.copyto(heads, H)
+        np.maximum(window_top, new, out=window_top, where=active)
+        if cap_code <= new.max():
+            hit = np.flatnonzero((new == cap_code) & active)
+            hit = hit[F["target"][hit] == _NEVER]
+            if len(hit):
+                F["target"][hit] = day_l[j]
+                counters["reached"] += len(hit)
+        if step is None:
+            return empty
+        lag = step < due
+        if key in paused:
+            lag |= paused[key] > 0
+        lag &= active
+        return np.flatnonzero(lag)
+
+    w_now = 0
+    schedule(np.arange(n, dtype=np.int64), F["draws"], 0)
+    watch = empty  # patients whose dose may change at the next dose (climbing one step a dose, paused)
+    for w, window in enumerate(windows):
+        w_now = w
+        first_dose, end = window.first_dose, window.end_dose
+        window_event.fill(False)
+        window_held.fill(False)
+        if first_dose < end:
+            open_window(first_dose, end)
+        else:
+            window_top.fill(0)
+            window_units.fill(0)
+        for j in range(first_dose, end):
+            resumed = take(due_resumes, j)
+            if changes[j]:
+                if resumed is not None:
+                    F["flags"][resumed] |= _ACTIVE
+                watch = give_all(j, end, resumed)
+                if resumed is not None:
+                    g = R[resumed]
+                    f = g.view(record)
+                    back = np.flatnonzero(f["flags"] & _ON)
+                    draws = f["draws"][back]
+                    schedule(resumed[back], draws, j)
+                    f["draws"][back] = draws
+                    R[resumed] = g
+            else:
+                nres = 0
+                if resumed is None:
+                    idx = watch
+                    g = R[idx]
+                else:
+                    nres = len(resumed)
+                    if len(watch):
+                        mark[resumed] = True
+                        watch = watch[~mark[watch]]
+                        mark[resumed] = False
+                    idx = np.concatenate((resumed, watch)) if len(watch) else resumed
+                    g = R[idx]
+                    g.view(record)["flags"][:nres] |= _ACTIVE
+                if len(idx) > nres:  # the watched patients still taking the drug
+                    f = g.view(record)
+                    keep = (f["flags"] & _ACTIVE) != 0
+                    if not keep.all():
+                        keep[:nres] = True
+                        idx, g = idx[keep], g[keep]
+                if len(idx):
+                    watch = give(idx, g, nres, j, end)
+                    if resumed is not None:
+                        f = g.view(record)[:nres]
+                        back = np.flatnonzero(f["flags"] & _ON)
+                        if len(back) == nres:
+                            draws = f["draws"]
+                            schedule(resumed, draws, j)
+                        else:
+                            draws = f["draws"][back]
+                            schedule(resumed[back], draws, j)
+                            f["draws"][back] = draws
+                    R[idx] = g
+                else:
+                    watch = empty
+            if j == first_dose:
+                word = words.copy()  # (cur, flags) of every patient, in one pass
+                np.copyto(window_top, word, casting="unsafe")  # (the low byte: cur)
+                np.take(packed_of * (end - first_dose), window_top, out=window_units, mode="wrap")
+                word >>= 8
+                word &= _ACTIVE | _ON
+                np.equal(word, _ON, out=window_held)
+            if daily is not None:
+                daily[:, day_l[j] + plan.lead_days] = units_of.take(F["cur"], mode="wrap")
+            ev = take_events(j)
+            if ev is None:
+                continue
+            dj = day_l[j]
+            g = R[ev]
+            f = g.view(record)
+            kind: Any
+            if forced_kind is not None:
+                kind = np.full(len(ev), forced_kind[j], dtype=np.int64)
+                kind_events[int(forced_kind[j])] += len(ev)
+            elif K > 1:
+                draws = f["draws"]
+                u = streams.uniform_from(keys[ev], draws)
+                f["draws"] = draws + 1
+                kind = (u > shares[w][0]).astype(np.intp)  # how many cumulative shares lie below u
+                for share in shares[w][1:].tolist():
+                    kind += u > share
+                np.minimum(kind, K - 1, out=kind)
+                for k_, count in enumerate(np.bincount(kind, minlength=K).tolist()):
+                    kind_events[k_] += count
+            else:
+                kind = 0
+                kind_events[0] += len(ev)
+            f["events"] += 1
+            f["last_event"] = dj
+            window_event[ev] = True
+            back_on = dj + 1 + recovery
+            level: Any = uniform
+            if uniform is None:
+                if drops is not None:
+                    drops[kind, ev] += 1
+                    level = np.where(drops[kind, ev] == 1, resume_at[kind], then_at[kind])
+                else:
+                    level = resume_at[kind] if not isinstance(kind, int) else np.full(len(ev), resume_at[0])
+                if has_start:
+                    flags = f["flags"]
+                    level = np.where((level == _START) & ((flags & _REDUCED) != 0), _SAME, level)
+                    f["flags"] = flags | np.where(level == _LOWER, _REDUCED, 0).astype(np.uint8)
+                f["plevel"] = level
+            if multi_phase:
+                at = bisect_right(starts_off, back_on) - 1
+                f["pphase"] = starts_phase[at] if at >= 0 else -1
+            if paused:
+                same = ev if uniform == _SAME else ev[level == _SAME] if uniform is None else empty
+                if len(same):
+                    for k in day_counted:
+                        paused[k][same] += max(0, back_on - max(dj + 1, first_offset[k]))
+            if end - j > 1:
+                window_units[ev] -= (packed_of * (end - j - 1)).take(f["cur"], mode="wrap")
+            g.view(np.dtype("<u2"))[:: record.itemsize // 2] &= _HOLD_WORD  # no dose, not active
+            R[ev] = g
+            r = int(np.searchsorted(day, back_on, side="left"))
+            if r < J:
+                due_resumes.setdefault(r, []).append(ev)
+            if j + 1 < end and r > j + 1:
+                window_held[ev] = True
+        # --- the window's tally ---
+        tally += window_units
+        window_units >>= _UNIT_SHIFT
+        out.add_hist(f"cycle{w}.units", window_units)
+        out.count(f"cycle{w}.event", int(np.count_nonzero(window_event)))
+        out.count(f"cycle{w}.held", int(np.count_nonzero(window_held)))
+        out.count(f"cycle{w}.at_cap", int(np.count_nonzero(window_top == cap_code)))
+        out.count(f"cycle{w}.reached", counters["reached"])
+        out.count(f"cycle{w}.stopped", counters["stopped"])
+        if first_dose < end:  # this cycle counts at the level of its highest dose
+            for code in range(1, G + 1):
+                at_level[code - 1] += window_top == code
+        if progress is not None:
+            progress((w + 1) / W)
+    for k_, count in enumerate(kind_events):
+        if count:
+            out.count(f"kind{k_}.events", count)
+    grid_units = tally >> _UNIT_SHIFT
+    units = grid_units * grid
+    flags = F["flags"]
+    on = (flags & _ON) != 0
+    events = F["events"].copy()
+    first_day = day_l[0] if J else 0
+    last_day = np.where((flags & _ACTIVE) != 0, day_l[-1] if J else 0, F["last_event"].astype(np.int64))
+    out.add_hist("units", grid_units)
+    out.add_hist("capsules", (tally >> _CAPS_SHIFT) & ((1 << (_UNIT_SHIFT - _CAPS_SHIFT)) - 1))
+    out.add_hist("dosing_days", tally & ((1 << _CAPS_SHIFT) - 1))
+    out.add_hist("events", events)
+    out.add_hist("duration", last_day - first_day + 1)
+    target = F["target"]
+    reached = target != _NEVER
+    out.add_hist("target_day", target[reached].astype(np.int64) - first_day + 1)
+    cycles_on = dose_prefix[stop_window.astype(np.int64) + 1].astype(np.int64) if W else np.zeros(n, dtype=np.int64)
+    out.add_hist("visits", cycles_on + 2 * events.astype(np.int64) + plan.clinic_days)
+    for i in range(G):
+        out.add_hist(f"level{i}.cycles", at_level[i])
+    out.count("stopped", int((~on).sum()))
+    out.count("with_event", int((events > 0).sum()))
+    out.count("reached", int(reached.sum()))
+    return Block(first=first, units=units, events=events, stopped=~on, tally=out, daily=daily)
