@@ -77,10 +77,39 @@ def _count(text: str) -> int:
     return whole_number(text, 0)
 
 
+def add_event_model_arguments(parser: argparse.ArgumentParser, *, event_help: str, rate_help: str) -> None:
+    """The event model's options, shared by ``simulate`` and ``sweep`` (which build the same model)."""
+    from lenasched.cli.options import positive_int
+    from lenasched.design.simulation import DEFAULT_OVER_CYCLES, DEFAULT_RECOVERY_DAYS
+
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--event-prob",
+        type=_probabilities,
+        metavar="P[,P2,...]",
+        help="per-cycle probability of a dose-limiting event; a list gives cycles 1, 2, ... (last repeats)",
+    )
+    rate.add_argument("--event", action="append", metavar="FIELD", help=event_help)
+    parser.add_argument("--rate", action="append", type=_rate, default=[], metavar="KIND=P[,P2,...]", help=rate_help)
+    parser.add_argument(
+        "--over-cycles",
+        type=positive_int,
+        default=DEFAULT_OVER_CYCLES,
+        help=f"cycles over which a reported %% of patients accrues (default {DEFAULT_OVER_CYCLES})",
+    )
+    parser.add_argument(
+        "--recovery-days",
+        type=_count,
+        default=DEFAULT_RECOVERY_DAYS,
+        help=f"days the drug is held after an event (default {DEFAULT_RECOVERY_DAYS})",
+    )
+    parser.add_argument("--dose-levels", type=_levels, metavar="MG,...", help="reduction ladder, e.g. 25,20,15,10,5")
+
+
 def register(sub: Any) -> None:
     from lenasched.cli._designer import add_horizon_arguments, add_output_arguments, add_set_argument
     from lenasched.cli.options import positive_int
-    from lenasched.design.simulation import DEFAULT_HORIZON_DAYS, DEFAULT_OVER_CYCLES, DEFAULT_RECOVERY_DAYS
+    from lenasched.design.simulation import DEFAULT_HORIZON_DAYS
 
     parser = sub.add_parser(
         "simulate",
@@ -105,42 +134,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--patients", type=positive_int, default=10_000, help="virtual patients (default 10000)")
     parser.add_argument("--seed", type=_count, default=0, help="random seed (default 0); same seed, same numbers")
     add_horizon_arguments(parser, DEFAULT_HORIZON_DAYS)
-    rate = parser.add_mutually_exclusive_group()
-    rate.add_argument(
-        "--event-prob",
-        type=_probabilities,
-        metavar="P[,P2,...]",
-        help="per-cycle probability of a dose-limiting event; a list gives cycles 1, 2, ... (last repeats)",
-    )
-    rate.add_argument(
-        "--event",
-        action="append",
-        metavar="FIELD",
-        help="reported rate(s) to use: neutropenia_g34_pct, thrombocytopenia_g34_pct, anemia_g34_pct, tfr_pct, "
-        "tls_pct (default: the first two)",
-    )
-    parser.add_argument(
-        "--rate",
-        action="append",
-        type=_rate,
-        default=[],
-        metavar="KIND=P[,P2,...]",
-        help="per-cycle probability of one event kind: a rule id of the protocol (e.g. neutropenia) or a "
+    add_event_model_arguments(
+        parser,
+        event_help="reported rate(s) to use: neutropenia_g34_pct, thrombocytopenia_g34_pct, anemia_g34_pct, "
+        "tfr_pct, tls_pct (default: the first two)",
+        rate_help="per-cycle probability of one event kind: a rule id of the protocol (e.g. neutropenia) or a "
         "reported field (e.g. neutropenia_g34_pct); repeatable",
     )
-    parser.add_argument(
-        "--over-cycles",
-        type=positive_int,
-        default=DEFAULT_OVER_CYCLES,
-        help=f"cycles over which a reported %% of patients accrues (default {DEFAULT_OVER_CYCLES})",
-    )
-    parser.add_argument(
-        "--recovery-days",
-        type=_count,
-        default=DEFAULT_RECOVERY_DAYS,
-        help=f"days the drug is held after an event (default {DEFAULT_RECOVERY_DAYS})",
-    )
-    parser.add_argument("--dose-levels", type=_levels, metavar="MG,...", help="reduction ladder, e.g. 25,20,15,10,5")
     add_set_argument(parser)
     add_output_arguments(parser)
     for action in parser._actions:

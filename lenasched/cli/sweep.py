@@ -34,8 +34,8 @@ every backend and for every --block-size. See docs/sweep.md.
 def register(sub: Any) -> None:
     from lenasched.cli._designer import add_horizon_arguments
     from lenasched.cli.options import add_output_argument, positive_int
-    from lenasched.cli.simulate import _count, _levels, _probabilities, _rate
-    from lenasched.design.simulation import DEFAULT_HORIZON_DAYS, DEFAULT_OVER_CYCLES, DEFAULT_RECOVERY_DAYS
+    from lenasched.cli.simulate import _count, add_event_model_arguments
+    from lenasched.design.simulation import DEFAULT_HORIZON_DAYS
 
     parser = sub.add_parser(
         "sweep",
@@ -56,37 +56,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--seed", type=_count, default=0, help="random seed (default 0); same seed, same numbers")
     add_horizon_arguments(parser, DEFAULT_HORIZON_DAYS)
-    rate = parser.add_mutually_exclusive_group()
-    rate.add_argument(
-        "--event-prob",
-        type=_probabilities,
-        metavar="P[,P2,...]",
-        help="per-cycle probability of a dose-limiting event; a list gives cycles 1, 2, ... (last repeats)",
+    add_event_model_arguments(
+        parser,
+        event_help="reported rate(s) to use, as in `lenasched simulate`",
+        rate_help="per-cycle probability of one event kind (a rule id or a reported field); repeatable",
     )
-    rate.add_argument(
-        "--event", action="append", metavar="FIELD", help="reported rate(s) to use, as in `lenasched simulate`"
-    )
-    parser.add_argument(
-        "--rate",
-        action="append",
-        type=_rate,
-        default=[],
-        metavar="KIND=P[,P2,...]",
-        help="per-cycle probability of one event kind (a rule id or a reported field); repeatable",
-    )
-    parser.add_argument(
-        "--over-cycles",
-        type=positive_int,
-        default=DEFAULT_OVER_CYCLES,
-        help=f"cycles over which a reported %% of patients accrues (default {DEFAULT_OVER_CYCLES})",
-    )
-    parser.add_argument(
-        "--recovery-days",
-        type=_count,
-        default=DEFAULT_RECOVERY_DAYS,
-        help=f"days the drug is held after an event (default {DEFAULT_RECOVERY_DAYS})",
-    )
-    parser.add_argument("--dose-levels", type=_levels, metavar="MG,...", help="reduction ladder, e.g. 25,20,15,10,5")
     parser.add_argument(
         "--block-size",
         type=positive_int,

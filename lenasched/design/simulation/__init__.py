@@ -538,6 +538,30 @@ def run_model(
     cumulative_mg = np.concatenate(units) / UNITS_PER_MG
     weeks = plan.span_days / 7
     intensity = cumulative_mg / weeks if weeks else np.zeros(patients)
+    return result_of(
+        protocol_id,
+        plan,
+        model,
+        seed,
+        tally,
+        patients=patients,
+        cumulative_mg=cumulative_mg,
+        dose_intensity=intensity,
+        events=np.concatenate(counts).astype(np.int64),
+        stopped=np.concatenate(stops),
+        cycles=_cycles(plan, model, tally),
+        daily_units=np.concatenate(daily) if daily else None,
+    )
+
+
+def result_of(
+    protocol_id: str, plan: DrugPlan, model: Model, seed: int, tally: Tally, *, patients: int, **per_patient: Any
+) -> SimulationResult:
+    """A result: what the plan and model say, the merged ``tally``, and the per-patient arrays given.
+
+    One place for the fields that come from the plan and model, whether the per-patient arrays are
+    here (``run_model``) or stayed with the workers (``sweep``, which passes empty ones).
+    """
     return SimulationResult(
         protocol_id=protocol_id,
         drug=plan.drug,
@@ -550,16 +574,11 @@ def run_model(
         ladder=plan.ladder,
         cap=plan.cap,
         planned_total_mg=plan.total_mg,
-        cumulative_mg=cumulative_mg,
-        dose_intensity=intensity,
-        events=np.concatenate(counts).astype(np.int64),
-        stopped=np.concatenate(stops),
-        cycles=_cycles(plan, model, tally),
-        daily_units=np.concatenate(daily) if daily else None,
         model=model,
         tally=tally,
         grid=plan.grid,
         clinic_days=plan.clinic_days,
+        **per_patient,
     )
 
 

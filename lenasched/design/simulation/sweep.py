@@ -65,6 +65,7 @@ from lenasched.design.simulation import (
     Model,
     SimulationResult,
     build_model,
+    result_of,
     run_model,
 )
 from lenasched.design.simulation.plan import DrugPlan, build_plan
@@ -631,29 +632,19 @@ def _result(variant: Variant, tally: Tally, seed: int) -> SimulationResult:
     """
     import numpy as np
 
-    plan, model = variant.plan, variant.model
     empty = np.zeros(0)
-    return SimulationResult(
-        protocol_id=variant.protocol.id,
-        drug=plan.drug,
+    return result_of(
+        variant.protocol.id,
+        variant.plan,
+        variant.model,
+        seed,
+        tally,
         patients=tally.n,
-        seed=seed,
-        horizon_days=plan.horizon_days,
-        span_days=plan.span_days,
-        recovery_days=model.recovery_days,
-        rate=model.rate,
-        ladder=plan.ladder,
-        cap=plan.cap,
-        planned_total_mg=plan.total_mg,
         cumulative_mg=empty,
         dose_intensity=empty,
         events=np.zeros(0, dtype=np.int64),
         stopped=np.zeros(0, dtype=bool),
         cycles=(),
-        model=model,
-        tally=tally,
-        grid=plan.grid,
-        clinic_days=plan.clinic_days,
     )
 
 
