@@ -58,6 +58,8 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
 
 def labs_from_args(args: argparse.Namespace) -> list[Any] | None:
     """The results of ``--labs FILE`` and ``--lab`` options as one list; None when there are none."""
+    if not getattr(args, "labs", None) and not getattr(args, "lab", []):
+        return None  # no results: their models are not even imported (start-up)
     from lenasched.model.labs import parse_lab_option
 
     results: list[Any] = []
@@ -71,6 +73,8 @@ def labs_from_args(args: argparse.Namespace) -> list[Any] | None:
 
 def events_from_args(args: argparse.Namespace) -> PatientEvents | None:
     """The events given as options and/or a file, as one list validated together; None when there are none."""
+    if not (args.events or args.hold or args.resume or args.delay or args.no_escalation or args.stop):
+        return None  # no events: their models are not even imported (start-up)
     from lenasched.model.loader import merge_events
 
     options: list[tuple[str, dict[str, Any]]] = []

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format != "ics" and (args.previous is not None or args.stamp is not None):
         raise UsageError("--previous and --stamp apply to --format ics only")
     _check_export_arguments(args)
-    protocol = resolve_protocol(args.protocol)
+    protocol = resolve_protocol(args.protocol, plain=True)
     cycles, until = horizon_of(protocol, args, "showing")
     from lenasched.cli._pharmacy import apply_pharmacy
 

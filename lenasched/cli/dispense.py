@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from lenasched.model.label import load_label
     from lenasched.pharmacy.dispense import dispense_plan
 
-    protocol = resolve_protocol(args.protocol)
+    protocol = resolve_protocol(args.protocol, plain=True)
     label = load_label()
     cycles, until = horizon_of(protocol, args, "planning")
     others = [d for d in protocol.drugs if d != label.drug]

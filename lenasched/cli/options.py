@@ -51,14 +51,21 @@ class UsageError(LenaschedError):
 
 
 def parse_date(text: str) -> date:
-    from dateutil.parser import isoparse
-
     from lenasched.model.dayspec import EARLIEST_DATE, LATEST_DATE
 
     try:
-        value = (
-            isoparse(text).date() if "T" in text else isoparse(text[:10]).date() if len(text) == 10 else _bad_date(text)
-        )
+        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
+            value = date.fromisoformat(text)  # the common YYYY-MM-DD, without importing dateutil's parser
+        else:
+            from dateutil.parser import isoparse
+
+            value = (
+                isoparse(text).date()
+                if "T" in text
+                else isoparse(text[:10]).date()
+                if len(text) == 10
+                else _bad_date(text)
+            )
     except (ValueError, OverflowError):
         return _bad_date(text)
     if not EARLIEST_DATE <= value <= LATEST_DATE:
@@ -126,11 +133,15 @@ def patient_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def resolve_protocol(name: str) -> Any:
-    """``registry.resolve`` for a name typed on the command line; a former id also gets a note on stderr."""
-    from lenasched.model.registry import alias_note, resolve
+def resolve_protocol(name: str, *, plain: bool = False) -> Any:
+    """``registry.resolve`` for a name typed on the command line; a former id also gets a note on stderr.
 
-    protocol = resolve(name)
+    ``plain``: a bundled protocol in its compiled plain form (``lenasched.model.compiled``), for
+    commands that only expand it, so their start-up imports no pydantic.
+    """
+    from lenasched.model.registry import alias_note, resolve, resolve_compiled
+
+    protocol = resolve_compiled(name) if plain else resolve(name)
     note = alias_note(name)
     if note is not None:
         print(f"note: {note}", file=sys.stderr)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from lenasched.engine.calendar import DoseDay
 from lenasched.engine.modifiers import (
@@ -28,7 +29,9 @@ from lenasched.engine.modifiers import (
 from lenasched.engine.plan import Course, Plan, Planned
 from lenasched.engine.transitions import NO_LEVEL, capped, climb, lowered
 from lenasched.model.doses import format_dose
-from lenasched.model.events import Hold, NoEscalation, PatientEvents, Resume, Stop
+
+if TYPE_CHECKING:
+    from lenasched.model.events import PatientEvents
 
 __all__ = ["RenalCeiling", "apply_plan", "modifiers_for"]
 
@@ -65,6 +68,8 @@ def modifiers_for(drug: str, events: PatientEvents) -> list[Modifier]:
     """The events that concern ``drug``, as modifiers in fold order (date, then resumes first)."""
     if not events.events:
         return []
+    from lenasched.model.events import Hold, NoEscalation, Resume, Stop  # only with events (start-up)
+
     dated = sorted(events.dated(), key=lambda e: e.date)
     out: list[Modifier] = []
     open_hold: Hold | None = None
@@ -307,6 +312,8 @@ def _dose_index(
             at = bisect_right(course.ladder, reference) - 1
             new = lowered(at)
             if new == NO_LEVEL:
+                from lenasched.model.events import Stop
+
                 state.stopped = Stop(date=resume.date, drug=drug)
                 state.stop_noted = True
                 trail.note(

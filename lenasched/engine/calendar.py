@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from lenasched.engine.safety import Permission, check_rows
 from lenasched.errors import ScheduleError, UnknownDrugError, WrongTypeError
 from lenasched.model.drugs import LENALIDOMIDE, normalise_drug
-from lenasched.model.patient import Patient
-from lenasched.model.protocol import Protocol
+from lenasched.model.shapes import ProtocolShape
 
 if TYPE_CHECKING:
     from lenasched.engine.renal import RenalAdjustment
     from lenasched.model.events import PatientEvents
     from lenasched.model.label import Market
+    from lenasched.model.patient import Patient
+    from lenasched.model.protocol import Protocol
 
 __all__ = ["Calendar", "CycleWindow", "DoseDay", "LeadInWindow", "Modification"]
 
@@ -141,7 +142,7 @@ class Calendar:
     """Where the capsules are dispensed (``us`` or ``eu``): the capsule strengths differ."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.protocol, Protocol):
+        if not isinstance(self.protocol, ProtocolShape):
             raise WrongTypeError("Calendar.protocol", "a lenasched.Protocol", self.protocol)
         if type(self.start) is not date:
             raise WrongTypeError("Calendar.start", "a datetime.date", self.start)

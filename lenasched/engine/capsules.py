@@ -62,7 +62,7 @@ class CapsulePick:
 
 
 def _default_strengths(market: Market = "us") -> tuple[Decimal, ...]:
-    from lenasched.model.label import bundled_strengths
+    from lenasched.model.label_facts import bundled_strengths
 
     return bundled_strengths(market)
 

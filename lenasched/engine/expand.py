@@ -11,9 +11,7 @@ import itertools
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, cast
 
 from lenasched.engine.apply import RenalCeiling, apply_plan
 from lenasched.engine.calendar import Calendar, CycleWindow, DoseDay, LeadInWindow
@@ -21,17 +19,18 @@ from lenasched.engine.modifiers import Trail
 from lenasched.engine.plan import Plan, Slot, check_dates, ladder_of, make_plan
 from lenasched.engine.safety import Permission
 from lenasched.errors import ScheduleError
+from lenasched.model.compiled import NO_EVENTS
 from lenasched.model.doses import format_dose
 from lenasched.model.drugs import normalise_drug
-from lenasched.model.events import PatientEvents, Resume
-from lenasched.model.protocol import DrugRegimen, LeadInRegimen, Protocol
 
 if TYPE_CHECKING:
     from lenasched.engine.apply import RenalChangeRecord
     from lenasched.engine.renal import RenalAdjustment, RenalFunction
+    from lenasched.model.events import PatientEvents
     from lenasched.model.label import Label, Market
     from lenasched.model.labs import LabResult
     from lenasched.model.patient import Patient
+    from lenasched.model.protocol import DrugRegimen, LeadInRegimen, Protocol
 
 __all__ = ["expand"]
 
@@ -84,9 +83,9 @@ def expand(
         raise ScheduleError(
             f"{protocol.id} continues until progression: give a number of cycles or an end date to expand it"
         )
-    # built without validation: an empty list has nothing to check, and a calendar without events then
-    # builds no validator at all (the command line's start-up)
-    events = events or PatientEvents.model_construct(set(), events=[])
+    # the plain empty list: a calendar without events then imports no events model (the command line's start-up)
+    if events is None:
+        events = cast("PatientEvents", NO_EVENTS)  # it answers what the engine asks of an empty list
     plan = make_plan(protocol, start, cycles=cycles, until=until)
     check_dates(protocol, start, list(plan.slots), sum(events.delays().values()))  # delays push the end out
     lab_notes: tuple[tuple[date, str, str, str], ...] = ()
@@ -131,7 +130,10 @@ def _with_labs(
     protocol: Protocol, plan: Plan, events: PatientEvents, labs: Sequence[LabResult], until: date | None
 ) -> tuple[PatientEvents, tuple[tuple[date, str, str, str], ...]]:
     """The entered events and the ones the results give, checked together as one list."""
+    from pydantic import ValidationError
+
     from lenasched.engine.lab_rules import lab_events
+    from lenasched.model.events import PatientEvents
     from lenasched.model.labs import LabError  # lab results are rare: their modules load when there are some
 
     if until is not None:
@@ -197,7 +199,7 @@ def _check_events(plan: Plan, events: PatientEvents) -> None:
         if event.date < first:
             what = "the first lead-in day" if plan.lead_in_days else "the start"
             raise ScheduleError(f"{event.describe()}: the date is before {what} {first.isoformat()}")
-        if isinstance(event, Resume) and event.dose is not None:
+        if event.kind == "resume" and event.dose is not None:
             courses = [c for c in plan.courses if c.drug == event.drug]
             cap = max(c.regimen.max_dose for c in courses)
             if event.dose > cap:

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from lenasched.engine.calendar import Modification
 from lenasched.model.doses import format_dose
-from lenasched.model.events import Hold, NoEscalation, Resume, Stop
+
+if TYPE_CHECKING:
+    from lenasched.model.events import Hold, NoEscalation, Resume, Stop
 
 __all__ = ["DrugState", "FreezeEscalation", "HoldDrug", "Modifier", "ResumeDrug", "StopDrug", "Trail"]
 

@@ -15,22 +15,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
-
-from dateutil.relativedelta import relativedelta
+from typing import TYPE_CHECKING
 
 from lenasched.engine.transitions import climb
 from lenasched.errors import ScheduleError
 from lenasched.model.dayspec import check_date_span
 from lenasched.model.limits import MAX_CYCLES, MAX_DOSE_DAYS
-from lenasched.model.protocol import (
-    AtCycleDays,
-    DrugRegimen,
-    EveryCycles,
-    EveryDays,
-    LeadInRegimen,
-    Phase,
-    Protocol,
-)
+from lenasched.model.shapes import AtCycleDays, EveryCycles, EveryDays, LeadInRegimenShape
+
+if TYPE_CHECKING:  # the engine reads either form of a protocol (lenasched.model.compiled): no pydantic at run time
+    from lenasched.model.protocol import DrugRegimen, LeadInRegimen, Phase, Protocol
 
 __all__ = ["MAX_CYCLES", "Course", "Plan", "Planned", "Slot", "make_plan"]
 
@@ -244,7 +238,7 @@ def row_bound(protocol: Protocol, slots: list[Slot]) -> int:
 
 def ladder_of(regimen: DrugRegimen | LeadInRegimen) -> tuple[Decimal, ...]:
     """Every dose a regimen may give, lowest first: its planned doses and its dose-reduction levels."""
-    if isinstance(regimen, LeadInRegimen):
+    if isinstance(regimen, LeadInRegimenShape):
         return (regimen.dose.value,)
     levels = set(regimen.planned_doses)
     if regimen.dose_levels is not None:
@@ -367,6 +361,8 @@ def _repeat_offsets(
         if rep.count is not None and n >= rep.count.value:
             break
         if rep.every_months is not None:
+            from dateutil.relativedelta import relativedelta  # monthly schedules only (start-up)
+
             anchor_day = start + timedelta(days=first)
             offset = (anchor_day + relativedelta(months=rep.every_months.value * n) - start).days
         else:

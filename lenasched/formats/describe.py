@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lenasched.model.dayspec import format_days, format_lead_in_days
 from lenasched.model.doses import format_dose, format_unit
-from lenasched.model.outcomes import OUTCOME_FIELDS
-from lenasched.model.protocol import DrugRegimen, Escalation, EveryCycles, EveryDays, Phase, Protocol
-from lenasched.model.sourced import iter_sourced
+from lenasched.model.shapes import OUTCOME_FIELDS, EveryCycles, EveryDays, iter_sourced
+
+if TYPE_CHECKING:  # either form of a protocol (lenasched.model.compiled): a calendar's notes need no pydantic
+    from lenasched.model.protocol import DrugRegimen, Escalation, Phase, Protocol
 
 __all__ = [
     "LIST_FIELDS",
@@ -97,7 +98,7 @@ def off_label_note(protocol: Protocol) -> str | None:
     """The one sentence every CLL calendar carries, quoting the label's limitation of use; None otherwise."""
     if not is_cll(protocol):
         return None
-    from lenasched.model.label import bundled_facts
+    from lenasched.model.label_facts import bundled_facts
 
     quote = bundled_facts().not_indicated_cll
     return f'Off-label: lenalidomide is not approved for CLL; its label says "{quote}"'

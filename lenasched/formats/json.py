@@ -10,6 +10,7 @@ from lenasched.engine.calendar import Calendar
 from lenasched.formats.describe import off_label_note
 from lenasched.model.dayspec import format_days
 from lenasched.model.doses import format_dose
+from lenasched.model.shapes import Shape
 from lenasched.pharmacy.intensity import dose_intensity
 
 __all__ = ["calendar_dict", "to_json"]
@@ -94,6 +95,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
+    if isinstance(value, Shape):  # the plain form of a model (a compiled bundled protocol)
+        return {name: _plain(item) for name, item in vars(value).items()}
     if isinstance(value, (int, str, bool)) or value is None:
         return value
     return str(value)

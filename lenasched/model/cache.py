@@ -8,6 +8,9 @@ Two kinds of entry:
   of a bundled protocol needs no YAML parsing, no validator building and no validation
   (``protocol-badoux-2011.pickle``): the key of the file it came from, the hashes of the other files it
   was built from (add-ons) and the validated model as a pickle.
+- **Compiled protocols** (:func:`load_compiled` / :func:`store_compiled`): the same, holding the
+  protocol's plain form (``lenasched.model.compiled``, ``compiled-badoux-2011.pickle``), which the
+  command line expands without importing pydantic; read back building only the plain classes.
 
 Each entry holds its key and is found by a fixed name (kind and name), so a stale entry is replaced
 rather than joined by a new one: the folder stays as small as the bundled set, however often
@@ -49,7 +52,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["cache_dir", "cache_key", "code_stamp", "load", "load_model", "store", "store_model"]
+__all__ = [
+    "cache_dir",
+    "cache_key",
+    "code_stamp",
+    "load",
+    "load_compiled",
+    "load_model",
+    "store",
+    "store_compiled",
+    "store_model",
+]
 
 FORMAT = 2
 """Bumped when the layout of an entry changes."""
@@ -60,6 +73,7 @@ _ALLOWED_GLOBALS = frozenset({("decimal", "Decimal"), ("datetime", "date"), ("le
 """The only classes, besides the models of the tree asked for, a model entry may build."""
 
 _M = TypeVar("_M", bound="BaseModel")
+_N = TypeVar("_N")
 
 
 def cache_dir() -> Path | None:
@@ -103,11 +117,18 @@ def code_stamp() -> str:
 
 
 def _pydantic_version() -> str:
+    """pydantic's installed version file, by size and time: found without importing pydantic (start-up)."""
+    from importlib.util import find_spec
+
     try:
-        from pydantic.version import VERSION
-    except ImportError:  # pragma: no cover - pydantic is a dependency
+        spec = find_spec("pydantic")
+        folder = spec.submodule_search_locations if spec is not None else None
+        if not folder:
+            return "?"
+        info = os.stat(os.path.join(next(iter(folder)), "version.py"))
+    except (ImportError, ValueError, OSError, StopIteration):  # pragma: no cover - pydantic is a dependency
         return "?"
-    return str(VERSION)
+    return f"pydantic:{info.st_size}:{info.st_mtime_ns}"
 
 
 def _entry(kind: str, name: str, suffix: str) -> Path | None:
@@ -162,12 +183,8 @@ def _file_hash(path: str | Path) -> str | None:
         return None
 
 
-def load_model(kind: str, name: str, data: bytes, model: type[_M]) -> _M | None:
-    """The ``model`` stored as ``name`` for the file bytes ``data``, or None (a miss).
-
-    A miss: no entry, another key (the file, lenasched, Python or pydantic changed), a file it was
-    built from that changed or appeared, a corrupt or foreign entry, or anything but a ``model``.
-    """
+def _payload(kind: str, name: str, data: bytes) -> bytes | None:
+    """The pickled part of the entry ``name`` of ``kind`` when its key and every file it was built from match."""
     path = _entry(kind, name, ".pickle")
     if path is None:
         return None
@@ -190,7 +207,31 @@ def load_model(kind: str, name: str, data: bytes, model: type[_M]) -> _M | None:
                 return None
             if _file_hash(dep[0]) != dep[1]:
                 return None
-        value = _restricted_loads(raw[start + length :], _model_classes(model))
+    except Exception:  # a miss, whatever went wrong: the caller validates the file instead
+        return None
+    return raw[start + length :]
+
+
+def _store_payload(kind: str, name: str, data: bytes, payload: bytes, deps: Iterable[str | Path]) -> None:
+    path = _entry(kind, name, ".pickle")
+    if path is None:
+        return
+    entry = {"key": cache_key(kind, data), "deps": [[str(dep), _file_hash(dep)] for dep in deps]}
+    header = json.dumps(entry).encode("utf-8")
+    _write(path, _MAGIC + len(header).to_bytes(4, "big") + header + payload)
+
+
+def load_model(kind: str, name: str, data: bytes, model: type[_M]) -> _M | None:
+    """The ``model`` stored as ``name`` for the file bytes ``data``, or None (a miss).
+
+    A miss: no entry, another key (the file, lenasched, Python or pydantic changed), a file it was
+    built from that changed or appeared, a corrupt or foreign entry, or anything but a ``model``.
+    """
+    payload = _payload(kind, name, data)
+    if payload is None:
+        return None
+    try:
+        value = _restricted_loads(payload, _model_classes(model))
     except Exception:  # a miss, whatever went wrong: the caller validates the file instead
         return None
     return value if type(value) is model else None
@@ -202,9 +243,6 @@ def store_model(kind: str, name: str, data: bytes, value: BaseModel, deps: Itera
     ``deps`` are the other files ``value`` was built from (add-ons, including the places an add-on
     would be looked up first but is absent): an entry misses as soon as any of them differs.
     """
-    path = _entry(kind, name, ".pickle")
-    if path is None:
-        return
     classes = _model_classes(type(value))
     try:
         payload = _dumps(value, classes)
@@ -212,9 +250,41 @@ def store_model(kind: str, name: str, data: bytes, value: BaseModel, deps: Itera
             return
     except Exception:  # not cacheable (an unexpected class, a changed pydantic): simply not cached
         return
-    entry = {"key": cache_key(kind, data), "deps": [[str(dep), _file_hash(dep)] for dep in deps]}
-    header = json.dumps(entry).encode("utf-8")
-    _write(path, _MAGIC + len(header).to_bytes(4, "big") + header + payload)
+    _store_payload(kind, name, data, payload, deps)
+
+
+def load_compiled(kind: str, name: str, data: bytes, root: type[_N]) -> _N | None:
+    """The compiled (plain, ``lenasched.model.compiled``) tree stored as ``name`` for ``data``, or None (a miss).
+
+    Read by an unpickler that builds only the plain classes, ``Decimal``, ``date`` and ``CycleSet``.
+    """
+    payload = _payload(kind, name, data)
+    if payload is None:
+        return None
+    try:
+        value = _restricted_loads(payload, (), _plain_globals())
+    except Exception:  # a miss, whatever went wrong: the caller compiles the protocol instead
+        return None
+    return value if type(value) is root else None
+
+
+def store_compiled(kind: str, name: str, data: bytes, value: Any, deps: Iterable[str | Path] = ()) -> None:
+    """Remember a compiled tree as ``name`` for the file bytes ``data``; silently skipped on failure."""
+    import pickle
+
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if _restricted_loads(payload, (), _plain_globals()) != value:  # never store what reads back otherwise
+            return
+    except Exception:  # not cacheable: simply not cached
+        return
+    _store_payload(kind, name, data, payload, deps)
+
+
+def _plain_globals() -> dict[tuple[str, str], Any]:
+    from lenasched.model.compiled import plain_classes
+
+    return {("lenasched.model.compiled", name): cls for name, cls in plain_classes().items()}
 
 
 @cache
@@ -245,7 +315,10 @@ def _model_classes(root: type[BaseModel]) -> tuple[type[BaseModel], ...]:
     return tuple(seen)
 
 
-def _restricted_loads(payload: bytes, classes: Sequence[type[BaseModel]]) -> Any:
+def _restricted_loads(
+    payload: bytes, classes: Sequence[type[Any]], named: dict[tuple[str, str], Any] | None = None
+) -> Any:
+    """Unpickle ``payload`` building only ``classes`` (by position), ``named`` classes and the allowed globals."""
     import pickle
 
     class Unpickler(pickle.Unpickler):
@@ -255,6 +328,8 @@ def _restricted_loads(payload: bytes, classes: Sequence[type[BaseModel]]) -> Any
             return classes[pid]
 
         def find_class(self, module: str, name: str) -> Any:
+            if named is not None and (module, name) in named:
+                return named[module, name]
             if (module, name) not in _ALLOWED_GLOBALS:
                 raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
             return super().find_class(module, name)

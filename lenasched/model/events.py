@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from lenasched.errors import RaisesLenaschedErrors
 from lenasched.model.drugs import LENALIDOMIDE, normalise_drug
 from lenasched.model.protocol import FieldProblem
+from lenasched.model.shapes import EventsShape
 
 __all__ = ["Delay", "Event", "Hold", "NoEscalation", "PatientEvents", "Resume", "Stop"]
 
@@ -139,7 +140,7 @@ Event = Annotated[Hold | Resume | Delay | NoEscalation | Stop, Field(discriminat
 _SHORTHAND = {"hold": "date", "resume": "date", "no_escalation": "date", "stop": "date"}
 
 
-class PatientEvents(RaisesLenaschedErrors, BaseModel):
+class PatientEvents(EventsShape, RaisesLenaschedErrors, BaseModel):
     """The ordered list of events; checked for consistency on construction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -220,13 +221,3 @@ class PatientEvents(RaisesLenaschedErrors, BaseModel):
                     )
                 seen.add(item.cycle)
         return self
-
-    def dated(self) -> list[Hold | Resume | NoEscalation | Stop]:
-        return [e for e in self.events if not isinstance(e, Delay)]
-
-    def delays(self) -> dict[int, int]:
-        """Cycle number -> days its start moves."""
-        return {e.cycle: e.days for e in self.events if isinstance(e, Delay)}
-
-    def drugs(self) -> set[str]:
-        return {e.drug for e in self.dated() if e.drug is not None}

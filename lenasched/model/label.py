@@ -12,11 +12,20 @@ import itertools
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lenasched.errors import ProtocolError
+from lenasched.model.label_facts import (
+    MARKETS,
+    MAX_BYTES,
+    LabelFacts,
+    Market,
+    bundled_facts,
+    bundled_strengths,
+    label_path,
+)
 from lenasched.model.protocol import Reference
 from lenasched.model.sourced import Sourced, iter_sourced
 
@@ -38,11 +47,6 @@ __all__ = [
     "parse_label",
 ]
 
-MAX_BYTES = 200_000
-
-Market = Literal["us", "eu"]
-MARKETS: tuple[Market, ...] = ("us", "eu")
-"""Where the capsules are dispensed: the strengths on the market differ (the EU has 7.5 mg)."""
 
 Strength = Annotated[Decimal, Field(gt=0, le=1000, max_digits=8, decimal_places=3)]
 Clearance = Annotated[Decimal, Field(ge=0, le=300)]
@@ -229,13 +233,6 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def label_path() -> Path:
-    """Where the bundled label file is (beside the bundled protocols, in ``label/``)."""
-    from lenasched.model.registry import protocols_dir
-
-    return protocols_dir() / "label" / "lenalidomide.yaml"
-
-
 def parse_label(text: str, source: str = "<label>") -> Label:
     """Validate label YAML text; problems become ``ProtocolError`` naming the file and field.
 
@@ -272,70 +269,6 @@ def _bundled() -> Label:
     if path.stat().st_size > MAX_BYTES:
         raise ProtocolError(f"file is larger than {MAX_BYTES // 1000} kB; refusing to read it", file=str(path))
     return parse_label(path.read_text(encoding="utf-8"), str(path))
-
-
-class LabelFacts(NamedTuple):
-    """The few label values every calendar needs, readable without validating the whole label again."""
-
-    strengths_us: tuple[Decimal, ...]
-    strengths_eu: tuple[Decimal, ...]
-    not_indicated_cll: str
-
-
-@cache
-def bundled_facts() -> LabelFacts:
-    """``LabelFacts`` of the bundled label: from the cache (``lenasched.model.cache``) when this exact file was
-    validated before by this version of lenasched, else from ``load_label()`` (which validates it all)."""
-    from lenasched.model.cache import load as load_cached
-    from lenasched.model.cache import store as store_cached
-
-    path = label_path()
-    try:
-        data = path.read_bytes() if path.is_file() and path.stat().st_size <= MAX_BYTES else None
-    except OSError:
-        data = None
-    if data is not None:
-        facts = _facts_from(load_cached("label-facts", data))
-        if facts is not None:
-            return facts
-    label = _bundled()  # validates, and raises the located error for a missing or invalid file
-    facts = LabelFacts(label.strengths_for("us"), label.strengths_for("eu"), label.not_indicated_cll.value)
-    if data is not None:
-        store_cached(
-            "label-facts",
-            data,
-            {
-                "strengths_us": [str(s) for s in facts.strengths_us],
-                "strengths_eu": [str(s) for s in facts.strengths_eu],
-                "not_indicated_cll": facts.not_indicated_cll,
-            },
-        )
-    return facts
-
-
-def _facts_from(value: Any) -> LabelFacts | None:
-    """A cache entry back as ``LabelFacts``; None for anything not exactly of the stored shape."""
-    try:
-        us = tuple(Decimal(s) for s in value["strengths_us"] if isinstance(s, str))
-        eu = tuple(Decimal(s) for s in value["strengths_eu"] if isinstance(s, str))
-        quote = value["not_indicated_cll"]
-    except (TypeError, KeyError, ArithmeticError, ValueError):
-        return None
-    if not us or not eu or not isinstance(quote, str) or not all(d.is_finite() and d > 0 for d in (*us, *eu)):
-        return None
-    if len(us) != len(value["strengths_us"]) or len(eu) != len(value["strengths_eu"]):
-        return None
-    return LabelFacts(us, eu, quote)
-
-
-def bundled_strengths(market: Market) -> tuple[Decimal, ...]:
-    """Capsule strengths in mg on ``market`` according to the bundled label, smallest first."""
-    facts = bundled_facts()
-    if market == "eu":
-        return facts.strengths_eu
-    if market == "us":
-        return facts.strengths_us
-    raise ValueError(f"unknown market {market!r}; known: {', '.join(MARKETS)}")
 
 
 def load_label(path: str | Path | None = None) -> Label:

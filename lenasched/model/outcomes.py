@@ -9,29 +9,15 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lenasched.model.doses import format_dose
+from lenasched.model.shapes import OUTCOME_FIELDS, OutcomesShape
 from lenasched.model.sourced import Sourced
 
 __all__ = ["OUTCOME_FIELDS", "Outcomes"]
 
-#: field name -> column label, in display order
-OUTCOME_FIELDS: dict[str, str] = {
-    "patients": "n",
-    "orr_pct": "ORR %",
-    "cr_pct": "CR %",
-    "tls_pct": "TLS %",
-    "tfr_pct": "TFR %",
-    "neutropenia_g34_pct": "G3/4 neutro %",
-    "thrombocytopenia_g34_pct": "G3/4 thrombo %",
-    "anemia_g34_pct": "G3/4 anemia %",
-    "os": "OS",
-    "pfs": "PFS",
-}
-
 Percent = Sourced[Decimal | str]
 
 
-class Outcomes(BaseModel):
+class Outcomes(OutcomesShape, BaseModel):
     """Outcomes as reported. Percentages are numbers (``52``) or short text (``"<1"``, ``"34 (of cycles)"``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -62,11 +48,3 @@ class Outcomes(BaseModel):
     pfs: Sourced[str] | None = Field(
         default=None, description="Progression-free survival as reported.", examples=["60% (estimated 2-year)"]
     )
-
-    def display(self, field: str) -> str:
-        """The value as text; ``"NR"`` (not reported) when absent."""
-        value = getattr(self, field)
-        if value is None:
-            return "NR"
-        raw = value.value
-        return format_dose(raw) if isinstance(raw, Decimal) else str(raw)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -40,8 +39,24 @@ from lenasched.model.limits import (
     MAX_INTERVAL_DAYS,
 )
 from lenasched.model.outcomes import Outcomes
-from lenasched.model.routes import Route, is_clinic_route
+from lenasched.model.routes import Route
 from lenasched.model.rules import LabRule
+from lenasched.model.shapes import (
+    AtCycleDays,
+    CycleDayShape,
+    DrugRegimenShape,
+    EscalationShape,
+    EveryCycles,
+    EveryDays,
+    IncludeShape,
+    LeadInRegimenShape,
+    LeadInShape,
+    PhaseShape,
+    ProtocolShape,
+    ReferenceShape,
+    RepeatShape,
+    Timing,
+)
 from lenasched.model.sourced import Sourced, iter_sourced
 
 __all__ = [
@@ -125,7 +140,7 @@ def _oral_lenalidomide(drug: str, route: str) -> None:
         )
 
 
-class Reference(Frozen):
+class Reference(ReferenceShape, Frozen):
     """A publication or registry record that values can cite."""
 
     authors: list[str] = Field(
@@ -166,17 +181,8 @@ class Reference(Frozen):
         examples=["Co-author order after the first author not verified."],
     )
 
-    def short(self) -> str:
-        """'Badoux XC et al. Blood 2011' style citation."""
-        who = self.authors[0] + (" et al." if len(self.authors) > 1 else "") if self.authors else ""
-        bits = [b for b in (who, self.journal, str(self.year) if self.year else None) if b]
-        text = " ".join(bits) if bits else self.title
-        if self.registry:
-            text += f" ({self.registry})"
-        return text
 
-
-class CycleDay(Frozen):
+class CycleDay(CycleDayShape, Frozen):
     """A named day of a phase: day ``day`` of cycle ``cycle``."""
 
     cycle: int = Field(
@@ -184,11 +190,8 @@ class CycleDay(Frozen):
     )
     day: int = Field(ge=1, le=MAX_CYCLE_DAY, description="Day of that cycle, from 1.", examples=[8])
 
-    def __str__(self) -> str:
-        return f"cycle {self.cycle} day {self.day}"
 
-
-class Repeat(Frozen):
+class Repeat(RepeatShape, Frozen):
     """A schedule that is not "days of a cycle": every N days, weeks or months from a cycle day.
 
     It ends after ``count`` administrations, after ``for_days`` days, or with the phase.
@@ -222,48 +225,8 @@ class Repeat(Frozen):
             raise FieldProblem("a repeat needs exactly one of every_days, every_weeks, every_months", ())
         return self
 
-    def describe(self) -> str:
-        for name, unit in (("every_days", "day"), ("every_weeks", "week"), ("every_months", "month")):
-            sourced = getattr(self, name)
-            if sourced is not None:
-                n = sourced.value
-                text = f"every {unit}" if n == 1 else f"every {n} {unit}s"
-        text += f" from {self.start}"
-        if self.count is not None:
-            text += f", {self.count.value} times"
-        if self.for_days is not None:
-            text += f", for {self.for_days.value} days"
-        return text
 
-
-@dataclass(frozen=True, slots=True)
-class EveryDays:
-    """Escalate every ``every`` days of the drug's own course; the first increase on course day ``first_step_day``."""
-
-    every: int
-    first_step_day: int
-
-
-@dataclass(frozen=True, slots=True)
-class EveryCycles:
-    """Escalate every ``every`` of the drug's own cycles; the first increase in its own cycle ``first_step_cycle``."""
-
-    every: int
-    first_step_cycle: int
-
-
-@dataclass(frozen=True, slots=True)
-class AtCycleDays:
-    """One named day of the drug's own cycles per increase, in order."""
-
-    points: tuple[CycleDay, ...]
-
-
-Timing = EveryDays | EveryCycles | AtCycleDays
-"""When an escalation steps up: the typed form of the YAML's ``every_days`` / ``every_cycles`` / ``at``."""
-
-
-class Escalation(Frozen):
+class Escalation(EscalationShape, Frozen):
     """Intra-patient dose escalation: where it starts, how it steps, when, and where it stops.
 
     Either ``start``/``step``/``cap`` (equal steps) or ``sequence`` (the doses in order).
@@ -382,39 +345,6 @@ class Escalation(Frozen):
             )
         return self
 
-    @property
-    def levels(self) -> tuple[Decimal, ...]:
-        """Every dose on the way up, start first, cap last."""
-        if self.sequence is not None:
-            return tuple(self.sequence.value)
-        assert self.start and self.step and self.cap
-        out = [self.start.value]
-        while out[-1] < self.cap.value:
-            out.append(out[-1] + self.step.value)
-        return tuple(out)
-
-    @property
-    def timing(self) -> Timing:
-        """Which timing rule this is, decided once (the validator guarantees exactly one)."""
-        if self.every_days is not None:
-            every = self.every_days.value
-            first = self.first_step_day.value if self.first_step_day is not None else 1 + every
-            return EveryDays(every, first)
-        if self.every_cycles is not None:
-            every = self.every_cycles.value
-            first = self.first_step_cycle.value if self.first_step_cycle is not None else 1 + every
-            return EveryCycles(every, first)
-        assert self.at is not None
-        return AtCycleDays(tuple(self.at.value))
-
-    @property
-    def start_dose(self) -> Decimal:
-        return self.levels[0]
-
-    @property
-    def cap_dose(self) -> Decimal:
-        return self.levels[-1]
-
 
 class _Given(Frozen):
     """What every regimen says about the drug itself: its name (one normal form), route, role and unit."""
@@ -463,7 +393,7 @@ class _Given(Frozen):
         return self
 
 
-class DrugRegimen(_Given):
+class DrugRegimen(DrugRegimenShape, _Given):
     """One drug within a phase: its dose (fixed or escalating), its window in each cycle."""
 
     dose: Sourced[PositiveDose] | None = Field(
@@ -582,37 +512,8 @@ class DrugRegimen(_Given):
                 )
         return self
 
-    @property
-    def applies_to(self) -> CycleSet:
-        """The cycles of its phase this regimen is given in."""
-        return self.cycles.value if self.cycles is not None else CycleSet()
 
-    @property
-    def planned_doses(self) -> tuple[Decimal, ...]:
-        if self.escalation is not None:
-            return self.escalation.levels
-        assert self.dose is not None
-        firsts = tuple(self.first_doses.value) if self.first_doses is not None else ()
-        return (*firsts, self.dose.value)
-
-    @property
-    def max_dose(self) -> Decimal:
-        """The cap: the stated one, else the escalation target, else the fixed dose."""
-        if self.cap is not None:
-            return self.cap.value
-        return max(self.planned_doses)
-
-    def days_in(self, cycle: int, *, offset: bool = True) -> tuple[int, ...]:
-        """Cycle days this drug is given in ``cycle`` (1-based, within its phase)."""
-        if cycle not in self.applies_to or self.days is None:
-            return ()
-        days = self.cycle_days[cycle].value if cycle in self.cycle_days else self.days.value
-        if offset and self.first_cycle_start_day is not None and cycle == self.applies_to.first:
-            days = tuple(d for d in days if d >= self.first_cycle_start_day.value)
-        return days
-
-
-class Phase(Frozen):
+class Phase(PhaseShape, Frozen):
     """A run of cycles of one length (induction, consolidation, maintenance...)."""
 
     name: str = Field(
@@ -661,16 +562,6 @@ class Phase(Frozen):
         description="Free text about the phase; `lenasched show` prints it.",
         examples=["Maintenance starts 2 months after induction."],
     )
-
-    @property
-    def open_ended(self) -> bool:
-        """True when the phase runs until progression rather than for a number of cycles."""
-        return self.until_progression is not None and self.until_progression.value
-
-    def length_of(self, cycle: int) -> int:
-        if cycle in self.cycle_lengths:
-            return self.cycle_lengths[cycle].value
-        return self.cycle_length_days.value
 
     @model_validator(mode="after")
     def _check(self) -> Phase:
@@ -742,7 +633,7 @@ class Phase(Frozen):
         return out if plain is None else sorted({*out, plain})
 
 
-class LeadInRegimen(_Given):
+class LeadInRegimen(LeadInRegimenShape, _Given):
     """A drug given on the days before cycle 1 day 1 (a lead-in or pre-medication): fixed dose, negative days."""
 
     dose: Sourced[PositiveDose] = Field(
@@ -760,12 +651,8 @@ class LeadInRegimen(_Given):
         examples=["With oral hydration."],
     )
 
-    @property
-    def max_dose(self) -> Decimal:
-        return self.dose.value
 
-
-class LeadIn(Frozen):
+class LeadIn(LeadInShape, Frozen):
     """What is given before the first treatment cycle, on days -N..-1 (``--start`` is cycle 1 day 1)."""
 
     drugs: list[LeadInRegimen] = Field(
@@ -791,13 +678,8 @@ class LeadIn(Frozen):
                     )
         return self
 
-    @property
-    def length_days(self) -> int:
-        """Days from the earliest lead-in day to day -1."""
-        return -min(d for r in self.drugs for d in r.days.value)
 
-
-class Include(Frozen):
+class Include(IncludeShape, Frozen):
     """A reference to an add-on module and the phase it joins."""
 
     addon: str = Field(
@@ -845,7 +727,7 @@ class AddOn(Frozen):
     )
 
 
-class Protocol(Frozen):
+class Protocol(ProtocolShape, Frozen):
     """A dosing protocol: identity, evidence and phases. Validated on construction."""
 
     schema_version: Literal[1] = Field(description="Format version; this is version 1.", examples=[1])
@@ -1008,53 +890,6 @@ class Protocol(Frozen):
                     f"did you mean {close[0]!r}?" if close else "add it under `references:`",
                 )
         return self
-
-    @property
-    def open_ended(self) -> bool:
-        return self.phases[-1].open_ended
-
-    @property
-    def total_cycles(self) -> int | None:
-        """Cycles across all phases, or None when the last phase runs until progression."""
-        if self.open_ended:
-            return None
-        return sum(p.cycles.value for p in self.phases if p.cycles is not None)
-
-    @property
-    def regimens(self) -> tuple[DrugRegimen | LeadInRegimen, ...]:
-        """Every regimen, lead-in first, then the phases' in file order."""
-        leads: tuple[LeadInRegimen, ...] = tuple(self.lead_in.drugs) if self.lead_in is not None else ()
-        return (*leads, *(r for phase in self.phases for r in phase.drugs))
-
-    def at_clinic(self, drug: str, phase: str, route: str) -> bool:
-        """Whether ``drug`` in ``phase`` is given at the clinic: its regimen's ``setting``, else by route."""
-        for p in self.phases:
-            if p.name != phase:
-                continue
-            for regimen in p.drugs:
-                if isinstance(regimen, DrugRegimen) and regimen.drug == drug and regimen.setting is not None:
-                    return regimen.setting.value == "clinic"
-        return is_clinic_route(route)
-
-    @property
-    def drugs(self) -> tuple[str, ...]:
-        """Every drug name, in order of first appearance."""
-        seen: dict[str, None] = {}
-        if self.lead_in is not None:
-            for lead in self.lead_in.drugs:
-                seen.setdefault(lead.drug, None)
-        for phase in self.phases:
-            for regimen in phase.drugs:
-                seen.setdefault(regimen.drug, None)
-        return tuple(seen)
-
-    def assumptions(self) -> list[tuple[str, Sourced[Any]]]:
-        """Every value marked as an assumption, with its field path."""
-        return [(path, s) for path, s in iter_sourced(self) if s.is_assumption]
-
-    def unsourced(self) -> list[str]:
-        """Field paths of values that state neither a source nor an assumption."""
-        return [path for path, s in iter_sourced(self) if not s.is_sourced]
 
 
 def _split(path: str) -> tuple[str | int, ...]:

@@ -19,6 +19,7 @@ from lenasched.errors import UnknownProtocolError
 from lenasched.model.paths import addons_dir, protocols_dir
 
 if TYPE_CHECKING:
+    from lenasched.model import compiled
     from lenasched.model.protocol import Protocol
 
 __all__ = [
@@ -27,10 +28,12 @@ __all__ = [
     "alias_note",
     "bundled_ids",
     "current_id",
+    "get_compiled",
     "get_protocol",
     "protocol_path",
     "protocols_dir",
     "resolve",
+    "resolve_compiled",
 ]
 
 ALIASES: dict[str, str] = {
@@ -128,6 +131,46 @@ def _bundled(protocol_id: str) -> Protocol:
     if data is not None:
         cached.store_model("protocol", protocol_id, data, protocol, _addon_files(protocol, path))
     return protocol
+
+
+def get_compiled(protocol_id: str) -> compiled.Protocol:
+    """A bundled protocol by id or former id in its plain form (``lenasched.model.compiled``): no pydantic.
+
+    What the command line expands: once validated (``get_protocol``) and compiled, the plain tree is
+    kept in the user's cache under the same rules as the validated model, so later runs read it back
+    without importing pydantic at all.
+    """
+    return _compiled(current_id(protocol_id))
+
+
+@cache
+def _compiled(protocol_id: str) -> compiled.Protocol:
+    from lenasched.model import cache as cached
+    from lenasched.model.compiled import Protocol as Plain
+    from lenasched.model.compiled import compile_protocol
+
+    path = protocol_path(protocol_id)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    if data is not None:
+        hit = cached.load_compiled("compiled", protocol_id, data, Plain)
+        if hit is not None and hit.id == protocol_id:
+            return hit
+    protocol = _bundled(protocol_id)
+    plain = compile_protocol(protocol)
+    if data is not None:
+        cached.store_compiled("compiled", protocol_id, data, plain, _addon_files(protocol, path))
+    return plain
+
+
+def resolve_compiled(name: str | Path) -> compiled.Protocol | Protocol:
+    """``resolve`` for expanding only: a bundled id gives the plain form, a file the validated model."""
+    text = str(name)
+    if _names_a_file(text):
+        return resolve(text)
+    return get_compiled(text)
 
 
 def _addon_files(protocol: Protocol, path: Path) -> list[Path]:

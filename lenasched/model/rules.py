@@ -19,7 +19,6 @@ The rules only say what a table says; ``lenasched.engine.lab_rules`` applies the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -27,6 +26,7 @@ from pydantic import Field, model_validator
 
 from lenasched.model.base import FieldProblem, Frozen
 from lenasched.model.drugs import LENALIDOMIDE
+from lenasched.model.shapes import LAB_UNITS, LabRuleShape
 from lenasched.model.sourced import Sourced
 
 __all__ = ["LAB_NAMES", "LAB_UNITS", "LabRule", "ResumeAt"]
@@ -34,14 +34,13 @@ __all__ = ["LAB_NAMES", "LAB_UNITS", "LabRule", "ResumeAt"]
 LAB_NAMES = ("anc", "plt", "crcl")
 """The lab values rules and results may name."""
 
-LAB_UNITS = {"anc": "×10⁹/L", "plt": "×10⁹/L", "crcl": "mL/min"}
 
 ResumeAt = Literal["same", "lower", "start"]
 Count = Annotated[Decimal, Field(ge=0, le=10_000)]
 Grade = Annotated[int, Field(ge=1, le=5)]
 
 
-class LabRule(Frozen):
+class LabRule(LabRuleShape, Frozen):
     """One row of a dose-modification table: a condition on one lab value or toxicity, and its action."""
 
     id: str = Field(
@@ -138,46 +137,3 @@ class LabRule(Frozen):
         if not interrupt and self.toxicity is not None:
             raise FieldProblem("delay_cycle watches a lab value", ("action",))
         return self
-
-    @property
-    def watches(self) -> str:
-        """The result name this rule reads: ``plt`` or ``grade.<toxicity>``."""
-        return self.lab if self.lab is not None else f"grade.{self.toxicity}"
-
-    def fires(self, value: Decimal) -> bool:
-        if self.below is not None:
-            return value < self.below.value
-        assert self.grade_at_least is not None
-        return value >= self.grade_at_least.value
-
-    def recovered(self, value: Decimal) -> bool:
-        if self.recover_at_least is not None:
-            return value >= self.recover_at_least.value
-        assert self.recover_grade_at_most is not None
-        return value <= self.recover_grade_at_most.value
-
-    def condition(self) -> str:
-        """``plt < 30 ×10⁹/L`` or ``rash grade ≥ 3``."""
-        if self.below is not None:
-            return f"{self.lab} < {self.below.value} {LAB_UNITS[self.lab or '']}"
-        assert self.grade_at_least is not None
-        return f"{self.toxicity} grade ≥ {self.grade_at_least.value}"
-
-    def recovery(self) -> str:
-        if self.recover_at_least is not None:
-            return f"{self.lab} ≥ {self.recover_at_least.value} {LAB_UNITS[self.lab or '']}"
-        assert self.recover_grade_at_most is not None
-        return f"{self.toxicity} grade ≤ {self.recover_grade_at_most.value}"
-
-    def cited(self, names: Mapping[str, str] | None = None) -> str:
-        """Where the threshold comes from, for the audit: ``US label, section 2.1, Table 1: "Fall to <30,000/mcL"``.
-
-        ``names`` turns source keys (``primary``, a reference key) into words a reader knows.
-        """
-        sourced = self.below if self.below is not None else self.grade_at_least
-        assert sourced is not None
-        if sourced.is_assumption and sourced.source is None:
-            return f"assumption: {sourced.assumption}"
-        key = sourced.source or "unsourced"
-        where = (names or {}).get(key, key)
-        return f"{where}, {sourced.detail}" if sourced.detail else where

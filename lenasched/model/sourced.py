@@ -7,17 +7,18 @@ Bundled protocols must source every value; a test and ``lenasched validate --str
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lenasched.model.shapes import SourcedShape, iter_sourced
 
 __all__ = ["Sourced", "iter_sourced"]
 
 T = TypeVar("T")
 
 
-class Sourced(BaseModel, Generic[T]):
+class Sourced(SourcedShape, BaseModel, Generic[T]):
     """A value and its provenance: a reference key (``source``) or a stated ``assumption``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -89,28 +90,6 @@ class Sourced(BaseModel, Generic[T]):
             return schema
         return {"anyOf": [value, schema]}
 
-    @property
-    def is_assumption(self) -> bool:
-        return self.assumption is not None
-
-    @property
-    def is_sourced(self) -> bool:
-        return self.source is not None or self.assumption is not None
-
-    def provenance(self) -> str:
-        """One line saying where the value came from, for ``show`` and calendars."""
-        if self.assumption is not None:
-            text = f"ASSUMPTION: {self.assumption}"
-            if self.source:
-                text += f" [{self.source}]"
-            return text
-        if self.source is None:
-            return "unsourced"
-        text = self.source + (f" ({self.detail})" if self.detail else "")
-        if self.differs_from_review:
-            text += f"; differs from the review: {self.differs_from_review}"
-        return text
-
 
 _PARAMETRIZED: dict[Any, tuple[Any, Any]] = {}
 
@@ -134,22 +113,3 @@ def _same_constraints(params: Any) -> Any:
     except TypeError:  # an argument that cannot be a key: pydantic's own cache decides
         return None
     return key
-
-
-def iter_sourced(model: BaseModel, path: str = "") -> Iterator[tuple[str, Sourced[Any]]]:
-    """Every ``Sourced`` value inside a model tree, with its dotted field path (in file order)."""
-    for name in type(model).model_fields:
-        yield from _walk(getattr(model, name), f"{path}.{name}" if path else name)
-
-
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Sourced[Any]]]:
-    if isinstance(value, Sourced):
-        yield path, value
-    elif isinstance(value, BaseModel):
-        yield from iter_sourced(value, path)
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _walk(item, f"{path}.{i}")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, f"{path}.{key}")
