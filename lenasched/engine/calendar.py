@@ -5,7 +5,9 @@ Renderers and exporters only read a ``Calendar``; they never look back into the 
 
 from __future__ import annotations
 
+import itertools
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -208,10 +210,18 @@ class Calendar:
     def window_of(self, day: date | str) -> CycleWindow | None:
         """The cycle ``day`` falls in; None for a lead-in day, a delay gap or a day outside the calendar."""
         when = as_date(day, "day")
-        for window in self.windows:
-            if when in window:
-                return window
-        return None
+        starts = self._window_starts
+        if starts is None:  # windows out of order (a calendar built by hand): look at each
+            return next((window for window in self.windows if when in window), None)
+        i = bisect_right(starts, when) - 1  # outputs ask this for every dose day: a search, not a scan
+        return self.windows[i] if i >= 0 and when in self.windows[i] else None
+
+    @cached_property
+    def _window_starts(self) -> list[date] | None:
+        """The windows' first days when they follow each other without overlapping (as ``expand`` makes them)."""
+        if any(b.start <= a.end for a, b in itertools.pairwise(self.windows)):
+            return None
+        return [w.start for w in self.windows]
 
     def total_mg(self, drug: str) -> Decimal:
         """Total mg of ``drug`` over the calendar (names as in ``for_drug``; an unknown drug is refused)."""

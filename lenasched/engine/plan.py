@@ -291,7 +291,7 @@ def _course(
         first_cycle = regimen.repeat.start.cycle
         own_cycles = {c: c - first_cycle + 1 for c in own_cycles}
     else:
-        own_cycles = {c: _own_cycle(regimen, c) for c in own_cycles}
+        own_cycles = _own_cycles(regimen, sorted(own_cycles))
     doses: list[Planned] = []
     step = -1
     for nth, (slot_index, day, offset) in enumerate(placed):
@@ -304,10 +304,21 @@ def _course(
     return Course(key, regimen.drug, regimen, phase.name, ladder, steps, change_days, tuple(doses), cycles)
 
 
-def _own_cycle(regimen: DrugRegimen, cycle: int) -> int:
-    """Cycle ``cycle`` of the phase as the drug's own cycle number (1 = the first cycle it is given in)."""
+def _own_cycles(regimen: DrugRegimen, cycles: list[int]) -> dict[int, int]:
+    """Each of the phase's ``cycles`` (ascending) as the drug's own cycle number (1 = the first it is given in).
+
+    One pass with a running count: counting from the first cycle again for each one made 999 cycles cost
+    half a million membership tests.
+    """
     applies = regimen.applies_to
-    return sum(1 for c in range(applies.first, cycle + 1) if c in applies)
+    out: dict[int, int] = {}
+    count, cycle = 0, applies.first
+    for target in cycles:
+        while cycle <= target:
+            count += cycle in applies
+            cycle += 1
+        out[target] = count
+    return out
 
 
 def _due(
