@@ -11,7 +11,7 @@ import dataclasses
 import os
 import pickle
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,14 @@ import pytest
 from pydantic import BaseModel
 
 from lenasched.engine import expand
+from lenasched.errors import LenaschedError
 from lenasched.formats.csv import to_csv
 from lenasched.formats.ics import to_ics
 from lenasched.formats.json import to_json
 from lenasched.formats.nonmem import to_nonmem
 from lenasched.model import cache, compiled, registry
 from lenasched.model.events import PatientEvents
+from lenasched.model.labs import parse_lab_option
 from lenasched.model.patient import Patient
 from lenasched.model.protocol import Protocol
 from lenasched.model.registry import bundled_ids, get_protocol, protocol_path
@@ -148,6 +150,48 @@ def test_calendars_of_either_form_are_byte_identical(protocol_id: str) -> None:
     b = expand(plain, START, cycles=cycles, patient=PATIENT)
     for write in (to_csv, to_json, to_ics, to_nonmem):
         assert write(b) == write(a), write.__name__
+
+
+CASES = {
+    ("label-mm-rd", "platelets and neutrophils fall twice"): [
+        (9, "plt=20,anc=0.4"),
+        (16, "plt=60,anc=1.2"),
+        (37, "plt=22,anc=0.3"),
+        (44, "plt=90,anc=1.6"),
+    ],
+    ("label-mm-rd", "neutropenia alone: resume at the starting dose"): [
+        (9, "plt=150,anc=0.4"),
+        (16, "plt=150,anc=1.2"),
+    ],
+    ("label-mm-maintenance", "counts too low on day 1: the first cycle waits"): [
+        (0, "plt=50,anc=0.8"),
+        (4, "plt=120,anc=1.6"),
+    ],
+}
+
+
+def test_every_protocol_with_rules_has_a_lab_case() -> None:
+    assert sorted({pid for pid, _ in CASES}) == [pid for pid in bundled_ids() if get_protocol(pid).dose_modification]
+
+
+@pytest.mark.parametrize(("protocol_id", "case"), CASES, ids=[f"{p}: {c}" for p, c in CASES])
+def test_lab_results_act_alike_on_either_form(protocol_id: str, case: str) -> None:
+    """The dose-modification rules (a fall, a recovery, a resumption at the rule's level) read either form."""
+    model = get_protocol(protocol_id)
+    plain = compiled.compile_protocol(model)
+    labs = [parse_lab_option(f"{START + timedelta(days=day)}:{values}") for day, values in CASES[protocol_id, case]]
+    said = [_outcome(form, labs) for form in (model, plain)]
+    assert said[0] == said[1]
+    assert "modified" in said[0] or said[0].startswith("error:")  # the results changed the calendar, or stopped it
+
+
+def _outcome(protocol: Any, labs: list[Any]) -> str:
+    """The calendar as CSV with its audit, or the error that refused it."""
+    try:
+        calendar = expand(protocol, START, cycles=4, patient=PATIENT, labs=labs)
+    except LenaschedError as exc:
+        return f"error: {exc}"
+    return to_csv(calendar) + "\n".join(f"modified: {m}" for m in calendar.modifications)
 
 
 def test_a_plain_node_is_frozen_and_compares_by_value() -> None:

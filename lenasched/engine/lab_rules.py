@@ -21,12 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from lenasched.engine.plan import Plan
 from lenasched.model.events import Delay, Hold, Resume
 from lenasched.model.labs import LabError, LabResult
-from lenasched.model.protocol import DrugRegimen, Protocol, Reference
 from lenasched.model.rules import LAB_UNITS, LabRule
+from lenasched.model.shapes import DrugRegimenShape
+
+if TYPE_CHECKING:  # either form of a protocol (lenasched.model.compiled)
+    from lenasched.model.protocol import Protocol, Reference
 
 __all__ = ["LabDerived", "lab_events"]
 
@@ -240,7 +244,7 @@ def _starting_dose(protocol: Protocol, drug: str) -> Decimal:
     """The first planned dose of the drug's first regimen: the label's "initial starting dose"."""
     for phase in protocol.phases:
         for regimen in phase.drugs:
-            if isinstance(regimen, DrugRegimen) and regimen.drug == drug:
+            if isinstance(regimen, DrugRegimenShape) and regimen.drug == drug:
                 return regimen.planned_doses[0]
     raise LabError(f"{drug} has no regimen to resume at its starting dose")
 
