@@ -118,6 +118,51 @@ def test_patient_results_do_not_depend_on_n_or_chunking() -> None:
     assert whole.summary() == simulate(proto, patients=1000, seed=9, horizon=180, chunk_size=100).summary()
 
 
+@pytest.mark.parametrize(
+    ("protocol_id", "levels"),
+    [
+        ("badoux-2011", (("lower", "lower"), ("lower", "lower"))),  # the drug stops at the event's resumption
+        ("badoux-2011", (("same", "lower"), ("start", "same"))),
+        ("label-mm-rd", (("start", "lower"), ("lower", "lower"))),
+        ("gcllsg-2011-blr", (("lower", "lower"), ("same", "same"))),  # several phases
+    ],
+)
+def test_a_patient_is_the_same_alone_or_among_patients_who_stop(
+    protocol_id: str, levels: tuple[tuple[str, str], ...]
+) -> None:
+    """Most patients stop at these rates, and the run moves stopped patients behind the live ones: each
+    patient's numbers, day by day, are still those it gets simulated alone."""
+    from lenasched.design.simulation import EventKind, EventRate, Model
+    from lenasched.design.simulation.core import run_block
+    from lenasched.design.simulation.streams import PatientStreams
+
+    plan = build_plan(lenasched.get_protocol(protocol_id), START, 300, None, "lenalidomide", None)
+    rates = ((0.7,), (0.3,))
+    kinds = tuple(EventKind(f"k{i}", EventRate(r, ()), a, b) for i, (r, (a, b)) in enumerate(zip(rates, levels)))
+    model = Model(kinds, 10, "rules", ())
+    streams = PatientStreams(4)
+    block = run_block(plan, model, streams, 100, 60, keep_daily=True)
+    assert block.stopped.mean() > 0.5
+    assert block.daily is not None
+    for i in range(0, 60, 7):
+        alone = run_block(plan, model, streams, 100 + i, 1, keep_daily=True)
+        assert alone.daily is not None
+        assert block.units[i] == alone.units[0] and block.events[i] == alone.events[0]
+        assert block.stopped[i] == alone.stopped[0]
+        assert (block.daily[i] == alone.daily[0]).all()
+
+
+def test_two_draws_in_one_pass_are_the_draws_one_at_a_time() -> None:
+    from lenasched.design.simulation.streams import PatientStreams
+
+    streams = PatientStreams(3)
+    keys = streams.keys(np.arange(5, 1005))
+    draws = np.arange(1000, dtype=np.uint16) % 7
+    both = streams.uniforms_from(keys, draws, 2)
+    assert (both[0] == streams.uniform_from(keys, draws)).all()
+    assert (both[1] == streams.uniform_from(keys, draws + 1)).all()
+
+
 def test_common_random_numbers_make_paired_differences_precise() -> None:
     a = lenasched.get_protocol("badoux-2011")
     b = lenasched.apply_overrides(a, ["lenalidomide.days=1-21"]) if hasattr(lenasched, "apply_overrides") else None

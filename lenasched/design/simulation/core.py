@@ -24,8 +24,14 @@ How the work stays proportional to the events (``docs/simulation.md``, "How it r
 - A patient's hot state is one 16-byte **record**, gathered and scattered whole at each event or
   resumption: one memory access where one array per field would cost one each.
 - Pending events wait in ``event_at`` (one narrow array); a cycle window takes its own in one scan,
-  sorted by dose, and each day's group is a slice. Resumptions wait in a dict by dose. Where an
+  sorted by dose, and each day's group is a slice. Resumptions wait in a dict by dose, each with
+  the dose of the event that follows it, drawn at the event in one pass with the event's kind (the
+  patient's next two draws: the same numbers as drawing the second at the resumption). Where an
   exponential threshold lands is found in a bucket table (``_Search``), not by a binary search.
+- Patients who **stopped** are swapped behind the live ones at a window's end (most patients stop
+  within the horizon at the published rates), so the passes over every patient (a window's start
+  and tally, a plan change) cover only the first ``m`` positions; results go back in patient order.
+  A window adds the per-level cycle counters of a patient with one lookup (bit fields of a word).
 - Doses are **credited eagerly**: when a patient's dose changes on dose ``j`` of a window, the
   window's running total gets the new dose for the rest of the window (and loses the old one), so
   a patient whose dose does not change costs nothing until the window's end; the per-cycle counts
@@ -61,6 +67,8 @@ _LOWER, _SAME, _START = 0, 1, 2
 _LEVEL = {"lower": _LOWER, "same": _SAME, "start": _START}
 # Packed per-patient total: grid units << 30 | capsules << 13 | dosing days; checked to fit below.
 _UNIT_SHIFT, _CAPS_SHIFT = 30, 13
+#: Compact the live patients once at least 1/_COMPACT_EVERY of their positions hold stopped ones.
+_COMPACT_EVERY = 8
 _MAX_HAZARD = 1e6  # p = 1: certain on the first dose at risk (finite, so cumulative sums stay ordered)
 
 
@@ -213,6 +221,7 @@ _RECORD_FIELDS = (
     ("draws", "<u2"),  # random numbers drawn so far
 )
 _ACTIVE, _ON, _PINNED, _REDUCED = 1, 2, 4, 8
+_EVENT, _HELD = 1, 2
 _NOT_ACTIVE, _NOT_PINNED, _STOP_MASK = 0xFF ^ _ACTIVE, 0xFF ^ _PINNED, 0xFF ^ (_ACTIVE | _ON)
 _HOLD_WORD = _NOT_ACTIVE << 8  # the (cur, flags) word of a patient put on hold: no dose, not active
 
@@ -342,10 +351,16 @@ def run_block(
     paused = {k: np.zeros(n, dtype=np.int32) for k in day_counted} if can_same else {}
     drops = np.zeros((max(K, 1), n), dtype=np.int16) if first_drop else None
     stop_window = np.full(n, W - 1, dtype=np.int16)
-    window_event = np.zeros(n, dtype=bool)
-    window_held = np.zeros(n, dtype=bool)
+    window_mark = np.zeros(n, dtype=np.uint8)  # _EVENT | _HELD: had an event, was held, in the window
     window_top = np.zeros(n, dtype=np.uint8)
-    at_level = np.zeros((max(G, 1), n), dtype=np.int16)  # per patient, cycles whose highest dose was each level
+    # per patient, the cycles whose highest dose was each level: ``level_bits``-bit counters packed in
+    # words, so a window adds them all with one table lookup per word
+    level_bits = max(W, 1).bit_length()
+    per_word = 64 // level_bits
+    at_level = np.zeros(((max(G, 1) + per_word - 1) // per_word, n), dtype=np.uint64)
+    level_add = np.zeros((len(at_level), G + 2), dtype=np.uint64)  # by window_top code
+    for code in range(1, G + 1):
+        level_add[(code - 1) // per_word, code] = 1 << (level_bits * ((code - 1) % per_word))
     mark = np.zeros(n, dtype=bool)
     daily = np.zeros((n, days_total), dtype=np.int64) if keep_daily else None
     empty = np.zeros(0, dtype=np.int64)
@@ -356,16 +371,26 @@ def run_block(
     # Pending events and resumptions, by dose. Each patient's next event is ``event_at`` (J: none);
     # a window takes those due inside it with one scan, sorted by dose, and each dose's group is a
     # slice of that array (draws that land inside the running window add a small sorted group of
-    # their own). ``due_resumes`` holds every resumption by its dose.
+    # their own). ``due_resumes`` holds every resumption by its dose, with the dose of the event
+    # that follows it (drawn with the event's own draw: one pass for both; unused if the drug stops).
     event_at = np.full(n, J, dtype=np.int16)
-    due_resumes: dict[int, list[NDArray[np.int64]]] = {}
+    due_resumes: dict[int, list[tuple[NDArray[np.int64], NDArray[np.int64]]]] = {}
     queue: dict[str, Any] = {"first": 0, "end": 0, "groups": []}  # the window's: (patients by dose, bounds)
+    resume_dose = np.searchsorted(day, day + 1 + recovery, side="left").tolist()  # by the event's dose
+    # When every resumption is one level below the last dose of a single phase, whether it stops the
+    # drug is known at the event: those patients wait in ``due_stops`` and stop on that dose, with no
+    # dose to work out (as ``resume`` would stop them: nothing else of theirs changes meanwhile).
+    stops_known = uniform == _LOWER and not multi_phase and not has_start
+    due_stops: dict[int, list[NDArray[np.int64]]] = {}
 
-    def take(due: dict[int, list[NDArray[np.int64]]], j: int) -> NDArray[np.int64] | None:
-        got = due.pop(j, None)
+    def take(j: int) -> tuple[NDArray[np.int64] | None, NDArray[np.int64]]:
+        """The patients resuming on dose ``j`` (None: none) and the doses of their next events."""
+        got = due_resumes.pop(j, None)
         if not got:
-            return None
-        return got[0] if len(got) == 1 else np.concatenate(got)
+            return None, empty
+        if len(got) == 1:
+            return got[0]
+        return np.concatenate([who for who, _ in got]), np.concatenate([at for _, at in got])
 
     def put_events(who: NDArray[np.int64], at: NDArray[np.int64]) -> None:
         at16 = at.astype(np.int16)  # (J: none)
@@ -379,7 +404,7 @@ def run_block(
 
     def open_window(first_dose: int, end: int) -> None:
         """The events due in the window starting now (an event taken earlier lies before it)."""
-        at = event_at - first_dose
+        at = event_at[:m] - first_dose
         due = np.flatnonzero(at.view(np.uint16) < end - first_dose)
         at = at[due]
         order = np.argsort(at, kind="stable")  # a radix sort: doses are below 2**13
@@ -395,6 +420,15 @@ def run_block(
             return None
         return got[0] if len(got) == 1 else np.concatenate(got)
 
+    def landing(u: NDArray[np.float64], j0: int) -> NDArray[np.int64]:
+        """The dose of the next event from dose ``j0`` on, for uniforms ``u`` (spent: overwritten)."""
+        base = hazard[j0 - 1] if j0 > 0 else 0.0
+        np.log(u, out=u)
+        np.subtract(base, u, out=u)
+        at = search.before(u)
+        np.maximum(at, j0, out=at)
+        return at
+
     def schedule(who: NDArray[np.int64], draws: Any, j0: int) -> None:
         """Draw the next event of patients ``who`` (``draws``: their draw counters) from dose ``j0`` on."""
         if not len(who) or j0 >= J:
@@ -404,13 +438,8 @@ def run_block(
         elif no_events:
             return
         else:
-            u = streams.uniform_from(keys[who], draws)
+            at = landing(streams.uniform_from(keys[who], draws), j0)
             draws += 1
-            base = hazard[j0 - 1] if j0 > 0 else 0.0
-            np.log(u, out=u)
-            np.subtract(base, u, out=u)
-            at = search.before(u)
-            np.maximum(at, j0, out=at)
         put_events(who, at)
 
     def resume(f: Any, rows: NDArray[np.int64], base: Any, course: _Course, phase: int) -> Any:
@@ -437,15 +466,14 @@ def run_block(
                     planned = table.take((base[lower] if course.escalates else base) + f["ceiling"][lower], mode="wrap")
                     reference = np.where(reference != 0, reference, planned)
                 ceil = course.down.take(reference, mode="wrap")
-                stop = ceil == 0
-                if stop.any():
-                    flags = f["flags"][lower]
-                    flags[stop] &= _STOP_MASK
-                    f["flags"][lower] = flags
-                    stopped = np.flatnonzero(stop) if isinstance(lower, slice) else lower[stop]
+                stop = np.flatnonzero(ceil == 0)  # (few: index arrays, not masks)
+                if len(stop):
+                    stopped = stop if isinstance(lower, slice) else lower[stop]
+                    f["flags"][stopped] &= _STOP_MASK
                     gone = rows[stopped]
                     stop_window[gone] = w_now
                     counters["stopped"] += len(gone)
+                    just_stopped.append(gone)
                     ceil[stop] = none_ceiling  # (a stopped patient's state no longer matters)
                 f["ceiling"][lower] = ceil
                 if has_start:
@@ -535,10 +563,10 @@ def run_block(
         key = course_l[j]
         course = courses[key]
         phase = phase_l[j]
-        H = heads.copy()
-        hb = H.view(np.uint8).reshape(n, 8)
+        H = heads[:m].copy()
+        hb = H.view(np.uint8).reshape(m, 8)
         cur, flags, ceiling, last = hb[:, 0], hb[:, 1], hb[:, 2], hb[:, 3]
-        active = (flags & _ACTIVE).astype(bool)
+        active = (flags & _ACTIVE).view(bool)  # (0 or 1: a bool's bytes)
         if multi_phase:
             seen = hb[:, 7].view(np.int8)
             entering = active & (seen != phase) & (seen != -2)
@@ -552,14 +580,16 @@ def run_block(
         if course.escalates:
             due = due_l[j]
             if key in paused:
-                moved = active & (paused[key] > 0)
+                moved = active & (paused[key][:m] > 0)
                 if moved.any():
-                    due = np.full(n, due, dtype=np.int64)
-                    due[moved] = np.searchsorted(course.change_days, course_day_l[j] - paused[key][moved], side="right")
-            mine = hb[:, 4].view(np.int8) if key == record_step else steps[key]
+                    due = np.full(m, due, dtype=np.int64)
+                    due[moved] = np.searchsorted(
+                        course.change_days, course_day_l[j] - paused[key][:m][moved], side="right"
+                    )
+            mine = hb[:, 4].view(np.int8) if key == record_step else steps[key][:m]
             step = climb(due, mine, np.minimum)
             np.copyto(mine, step, where=active, casting="unsafe")
-            base: Any = step.astype(np.intp)
+            base: Any = step.astype(np.int16)  # (steps and codes are below 2**7: a row fits in 15 bits)
             base *= stride
             table = course.by_step
         else:
@@ -573,18 +603,19 @@ def run_block(
             H[resumed] = heads[resumed]
             if stopped is not None:
                 active[resumed[stopped]] = False
-        new = table.take(base + ceiling, mode="wrap")
+        new = table.take(np.add(base, ceiling, dtype=np.int16), mode="wrap")
         if course.start_code and has_start:
             new = np.where(flags & _PINNED, course.start_code, new).astype(np.uint8)
         credit = packed_of * (end - j)
         gained = credit.take(new, mode="wrap")
         gained -= credit.take(cur, mode="wrap")
-        np.add(window_units, gained, out=window_units, where=active)
+        live_units, live_top = window_units[:m], window_top[:m]
+        np.add(live_units, gained, out=live_units, where=active)
         np.copyto(cur, new, where=active)
         np.copyto(last, new, where=active)
-        np.copyto(heads, H)
-        np.maximum(window_top, new, out=window_top, where=active)
-        if cap_code <= new.max():
+        np.copyto(heads[:m], H)
+        np.maximum(live_top, new, out=live_top, where=active)
+        if m and cap_code <= new.max():
             hit = np.flatnonzero((new == cap_code) & active)
             hit = hit[F["target"][hit] == _NEVER]
             if len(hit):
@@ -594,37 +625,72 @@ def run_block(
             return empty
         lag = step < due
         if key in paused:
-            lag |= paused[key] > 0
+            lag |= paused[key][:m] > 0
         lag &= active
         return np.flatnonzero(lag)
 
+    # Patients who stopped are moved behind the live ones (``m``: how many may still take a dose), so
+    # the passes over every patient (each window's start and tally, a plan change) shrink as they stop.
+    m = n
+    order_of: NDArray[np.int64] | None = None  # the patient at each position, once moved
+
+    watch = empty  # patients whose dose may change at the next dose (climbing one step a dose, paused)
+    just_stopped: list[NDArray[np.int64]] = []  # positions stopped since the last compaction
+    holes_left = empty  # stopped positions before the live count that no one filled yet
+
+    def compact() -> int:
+        """Fill the stopped positions among the first ``n - stopped`` with live patients from behind
+        them; the new ``m``. A held patient stays where it is (its pending resumption names it)."""
+        nonlocal order_of, watch, holes_left
+        live = n - counters["stopped"]
+        gone = np.concatenate([holes_left, *just_stopped])
+        just_stopped.clear()
+        holes = np.sort(gone[gone < live])
+        flags = F["flags"][live:m]
+        movers = live + np.flatnonzero(flags & _ACTIVE)  # (live patients are at most as many as the holes)
+        held = np.flatnonzero((flags & (_ACTIVE | _ON)) == _ON)
+        holes, holes_left = holes[: len(movers)], holes[len(movers) :]
+        if len(movers):
+            if order_of is None:
+                order_of = np.arange(n, dtype=np.int64)
+            one_d = [R, keys, tally, stop_window, event_at, order_of, *steps.values(), *paused.values()]
+            if daily is not None:
+                one_d.append(daily)
+            for a in one_d:
+                a[holes], a[movers] = a[movers], a[holes]
+            for a in (at_level, drops) if drops is not None else (at_level,):
+                a[:, holes], a[:, movers] = a[:, movers], a[:, holes]
+            at = np.minimum(np.searchsorted(movers, watch), len(movers) - 1)
+            watch = np.where(movers[at] == watch, holes[at], watch)
+        return max(live, live + int(held[-1]) + 1 if len(held) else 0)
+
     w_now = 0
     schedule(np.arange(n, dtype=np.int64), F["draws"], 0)
-    watch = empty  # patients whose dose may change at the next dose (climbing one step a dose, paused)
     for w, window in enumerate(windows):
         w_now = w
         first_dose, end = window.first_dose, window.end_dose
-        window_event.fill(False)
-        window_held.fill(False)
-        if first_dose < end:
+        if first_dose < end:  # (the marks are set at its first dose)
             open_window(first_dose, end)
         else:
-            window_top.fill(0)
-            window_units.fill(0)
+            window_mark[:m].fill(0)
+            window_top[:m].fill(0)
+            window_units[:m].fill(0)
         for j in range(first_dose, end):
-            resumed = take(due_resumes, j)
+            ending = due_stops.pop(j, None)
+            if ending is not None:
+                gone = ending[0] if len(ending) == 1 else np.concatenate(ending)
+                F["flags"][gone] &= _STOP_MASK
+                stop_window[gone] = w_now
+                counters["stopped"] += len(gone)
+                just_stopped.append(gone)
+            resumed, next_at = take(j)
             if changes[j]:
                 if resumed is not None:
                     F["flags"][resumed] |= _ACTIVE
                 watch = give_all(j, end, resumed)
                 if resumed is not None:
-                    g = R[resumed]
-                    f = g.view(record)
-                    back = np.flatnonzero(f["flags"] & _ON)
-                    draws = f["draws"][back]
-                    schedule(resumed[back], draws, j)
-                    f["draws"][back] = draws
-                    R[resumed] = g
+                    back = np.flatnonzero(F["flags"][resumed] & _ON)
+                    put_events(resumed[back], next_at[back])
             else:
                 nres = 0
                 if resumed is None:
@@ -648,53 +714,60 @@ def run_block(
                 if len(idx):
                     watch = give(idx, g, nres, j, end)
                     if resumed is not None:
-                        f = g.view(record)[:nres]
-                        back = np.flatnonzero(f["flags"] & _ON)
-                        if len(back) == nres:
-                            draws = f["draws"]
-                            schedule(resumed, draws, j)
+                        back = empty if stops_known else np.flatnonzero(g.view(record)["flags"][:nres] & _ON)
+                        if stops_known or len(back) == nres:  # (stops_known: none of them stopped)
+                            put_events(resumed, next_at)
                         else:
-                            draws = f["draws"][back]
-                            schedule(resumed[back], draws, j)
-                            f["draws"][back] = draws
+                            put_events(resumed[back], next_at[back])
                     R[idx] = g
                 else:
                     watch = empty
             if j == first_dose:
-                word = words.copy()  # (cur, flags) of every patient, in one pass
-                np.copyto(window_top, word, casting="unsafe")  # (the low byte: cur)
-                np.take(packed_of * (end - first_dose), window_top, out=window_units, mode="wrap")
+                word = words[:m].copy()  # (cur, flags) of every live patient, in one pass
+                np.copyto(window_top[:m], word, casting="unsafe")  # (the low byte: cur)
+                np.take(packed_of * (end - first_dose), window_top[:m], out=window_units[:m], mode="wrap")
                 word >>= 8
                 word &= _ACTIVE | _ON
-                np.equal(word, _ON, out=window_held)
+                np.multiply(word == _ON, np.uint8(_HELD), out=window_mark[:m])
             if daily is not None:
                 daily[:, day_l[j] + plan.lead_days] = units_of.take(F["cur"], mode="wrap")
             ev = take_events(j)
             if ev is None:
                 continue
             dj = day_l[j]
+            r = resume_dose[j]
             g = R[ev]
             f = g.view(record)
             kind: Any
+            next_u: Any = None  # the draw of the event after the resumption (at dose r)
             if forced_kind is not None:
                 kind = np.full(len(ev), forced_kind[j], dtype=np.int64)
                 kind_events[int(forced_kind[j])] += len(ev)
             elif K > 1:
                 draws = f["draws"]
-                u = streams.uniform_from(keys[ev], draws)
-                f["draws"] = draws + 1
-                kind = (u > shares[w][0]).astype(np.intp)  # how many cumulative shares lie below u
-                for share in shares[w][1:].tolist():
-                    kind += u > share
+                if r < J:
+                    u, next_u = streams.uniforms_from(keys[ev], draws, 2)
+                    f["draws"] = draws + 2
+                else:
+                    u = streams.uniform_from(keys[ev], draws)
+                    f["draws"] = draws + 1
+                kind = np.searchsorted(shares[w], u)  # how many cumulative shares lie below u
                 np.minimum(kind, K - 1, out=kind)
                 for k_, count in enumerate(np.bincount(kind, minlength=K).tolist()):
                     kind_events[k_] += count
             else:
                 kind = 0
                 kind_events[0] += len(ev)
+                if r < J and forced_next is None:
+                    draws = f["draws"]
+                    next_u = streams.uniform_from(keys[ev], draws)
+                    f["draws"] = draws + 1
             f["events"] += 1
             f["last_event"] = dj
-            window_event[ev] = True
+            if j + 1 < end and r > j + 1:
+                window_mark[ev] = _EVENT | _HELD
+            else:
+                window_mark[ev] |= _EVENT
             back_on = dj + 1 + recovery
             level: Any = uniform
             if uniform is None:
@@ -720,23 +793,37 @@ def run_block(
                 window_units[ev] -= (packed_of * (end - j - 1)).take(f["cur"], mode="wrap")
             g.view(np.dtype("<u2"))[:: record.itemsize // 2] &= _HOLD_WORD  # no dose, not active
             R[ev] = g
-            r = int(np.searchsorted(day, back_on, side="left"))
             if r < J:
-                due_resumes.setdefault(r, []).append(ev)
-            if j + 1 < end and r > j + 1:
-                window_held[ev] = True
+                if stops_known:  # those whose resumption will stop the drug skip it
+                    ends = courses[course_l[r]].down.take(f["last"], mode="wrap") == 0
+                    if ends.any():
+                        due_stops.setdefault(r, []).append(ev[ends])
+                        back_on_drug = ~ends
+                        ev = ev[back_on_drug]
+                        if next_u is not None:
+                            next_u = next_u[back_on_drug]
+                if forced_next is not None:
+                    next_at = np.full(len(ev), forced_next[r], dtype=np.int64)
+                else:
+                    next_at = landing(next_u, r)
+                due_resumes.setdefault(r, []).append((ev, next_at))
         # --- the window's tally ---
-        tally += window_units
-        window_units >>= _UNIT_SHIFT
-        out.add_hist(f"cycle{w}.units", window_units)
-        out.count(f"cycle{w}.event", int(np.count_nonzero(window_event)))
-        out.count(f"cycle{w}.held", int(np.count_nonzero(window_held)))
-        out.count(f"cycle{w}.at_cap", int(np.count_nonzero(window_top == cap_code)))
+        # (a patient behind the live ones got nothing in this window: a zero)
+        live_units, live_top = window_units[:m], window_top[:m]
+        tally[:m] += live_units
+        live_units >>= _UNIT_SHIFT
+        out.add_hist(f"cycle{w}.units", live_units, zeros=n - m)
+        marks = window_mark[:m]
+        out.count(f"cycle{w}.event", int(np.count_nonzero(marks & _EVENT)))
+        out.count(f"cycle{w}.held", int(np.count_nonzero(marks & _HELD)))
+        out.count(f"cycle{w}.at_cap", int(np.count_nonzero(live_top == cap_code)))
         out.count(f"cycle{w}.reached", counters["reached"])
         out.count(f"cycle{w}.stopped", counters["stopped"])
         if first_dose < end:  # this cycle counts at the level of its highest dose
-            for code in range(1, G + 1):
-                at_level[code - 1] += window_top == code
+            for word, add in zip(at_level, level_add, strict=True):
+                word[:m] += add.take(live_top)
+        if just_stopped and w + 1 < W and (m - n + counters["stopped"]) * _COMPACT_EVERY >= m:
+            m = compact()  # (n - stopped patients are live: the others among the first m stopped)
         if progress is not None:
             progress((w + 1) / W)
     for k_, count in enumerate(kind_events):
@@ -760,8 +847,24 @@ def run_block(
     cycles_on = dose_prefix[stop_window.astype(np.int64) + 1].astype(np.int64) if W else np.zeros(n, dtype=np.int64)
     out.add_hist("visits", cycles_on + 2 * events.astype(np.int64) + plan.clinic_days)
     for i in range(G):
-        out.add_hist(f"level{i}.cycles", at_level[i])
+        counter = at_level[i // per_word] >> np.uint64(level_bits * (i % per_word))
+        counter &= np.uint64((1 << level_bits) - 1)
+        out.add_hist(f"level{i}.cycles", counter)
     out.count("stopped", int((~on).sum()))
     out.count("with_event", int((events > 0).sum()))
     out.count("reached", int(reached.sum()))
-    return Block(first=first, units=units, events=events, stopped=~on, tally=out, daily=daily)
+    stopped_out = ~on
+    if order_of is not None:  # back in patient order
+        units, events, stopped_out = (_unmoved(a, order_of) for a in (units, events, stopped_out))
+        if daily is not None:
+            daily = _unmoved(daily, order_of)
+    return Block(first=first, units=units, events=events, stopped=stopped_out, tally=out, daily=daily)
+
+
+def _unmoved(a: Any, order_of: NDArray[np.int64]) -> Any:
+    """``a`` (by position) by patient: position ``i`` holds patient ``order_of[i]``."""
+    import numpy as np
+
+    out = np.empty_like(a)
+    out[order_of] = a
+    return out

@@ -44,11 +44,14 @@ class Tally:
     hists: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add_hist(self, name: str, values: NDArray[np.integer]) -> None:
+    def add_hist(self, name: str, values: NDArray[np.integer], zeros: int = 0) -> None:
+        """Count ``values``, and ``zeros`` more zeros (values left out because they are known to be 0)."""
         import numpy as np
 
         counts = np.bincount(values.astype(np.int64, copy=False)) if len(values) else np.zeros(1, dtype=np.int64)
-        self._add(name, counts.astype(np.int64))
+        counts = counts.astype(np.int64)
+        counts[0] += zeros
+        self._add(name, counts)
 
     def _add(self, name: str, counts: NDArray[np.int64]) -> None:
         import numpy as np

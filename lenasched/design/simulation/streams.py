@@ -83,6 +83,24 @@ class PatientStreams:
         out *= 1.0 / 2**53
         return out
 
+    @classmethod
+    def uniforms_from(cls, keys: NDArray[np.uint64], draws: NDArray[np.integer], count: int) -> NDArray[np.float64]:
+        """Row ``c``: the ``draws + c``-th numbers of these streams (``uniform_from``, several draws in one pass)."""
+        import numpy as np
+
+        z = np.empty((count, len(keys)), dtype=np.uint64)
+        z[:] = draws
+        with np.errstate(over="ignore"):
+            z += np.arange(1, count + 1, dtype=np.uint64)[:, None]
+            z *= np.uint64(_GAMMA)
+            z += keys
+        z = cls._mix(z)
+        z >>= np.uint64(11)
+        out = z.astype(np.float64)
+        out += 0.5
+        out *= 1.0 / 2**53
+        return out
+
     def uniform(self, patients: NDArray[np.integer], draws: NDArray[np.integer]) -> NDArray[np.float64]:
         """The ``draws``-th number of each of these patients' streams (keys computed on the way)."""
         return self.uniform_from(self.keys(patients), draws)
