@@ -8,7 +8,6 @@ answers, byte-identical calendars in every text format, and a cache entry that b
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -32,6 +31,8 @@ from lenasched.model.patient import Patient
 from lenasched.model.protocol import Protocol
 from lenasched.model.registry import bundled_ids, get_protocol, protocol_path
 from lenasched.model.shapes import Shape
+
+from .test_startup import _Trap
 
 START = date(2026, 12, 1)
 PATIENT = Patient(bsa_m2=Decimal("1.9"), weight_kg=Decimal("70"))
@@ -242,16 +243,6 @@ def test_a_cached_compiled_protocol_reads_back_equal(fresh_cache: Path, protocol
     assert hit == first == compiled.compile_protocol(get_protocol(protocol_id))
     for _, _, node in _pairs(get_protocol(protocol_id), hit):
         assert type(node).__module__ == "lenasched.model.compiled"
-
-
-class _Trap:
-    """Unpickling this would create the folder ``path``: the restricted unpickler must refuse it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self) -> Any:
-        return (os.mkdir, (str(self.path),))
 
 
 def test_a_foreign_or_corrupt_compiled_entry_is_a_miss(fresh_cache: Path, tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ former one (:func:`alias_note`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from lenasched.errors import UnknownProtocolError
 from lenasched.model.paths import addons_dir, protocols_dir
@@ -21,6 +22,7 @@ from lenasched.model.paths import addons_dir, protocols_dir
 if TYPE_CHECKING:
     from lenasched.model import compiled
     from lenasched.model.protocol import Protocol
+    from lenasched.model.shapes import ProtocolShape
 
 __all__ = [
     "ALIASES",
@@ -116,21 +118,18 @@ def _bundled(protocol_id: str) -> Protocol:
     from lenasched.model import cache as cached
     from lenasched.model.protocol import Protocol
 
-    path = protocol_path(protocol_id)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = None
-    if data is not None:
-        hit = cached.load_model("protocol", protocol_id, data, Protocol)
-        if hit is not None and hit.id == protocol_id:
-            return hit
-    from lenasched.model.loader import load_protocol
+    def validate(path: Path) -> tuple[Protocol, Protocol]:
+        from lenasched.model.loader import load_protocol
 
-    protocol = load_protocol(path)
-    if data is not None:
-        cached.store_model("protocol", protocol_id, data, protocol, _addon_files(protocol, path))
-    return protocol
+        protocol = load_protocol(path)
+        return protocol, protocol
+
+    return _through_cache(
+        protocol_id,
+        lambda data: cached.load_model("protocol", protocol_id, data, Protocol),
+        lambda data, value, deps: cached.store_model("protocol", protocol_id, data, value, deps),
+        validate,
+    )
 
 
 def get_compiled(protocol_id: str) -> compiled.Protocol:
@@ -149,20 +148,46 @@ def _compiled(protocol_id: str) -> compiled.Protocol:
     from lenasched.model.compiled import Protocol as Plain
     from lenasched.model.compiled import compile_protocol
 
+    def build(path: Path) -> tuple[compiled.Protocol, Protocol]:
+        protocol = _bundled(protocol_id)
+        return compile_protocol(protocol), protocol
+
+    return _through_cache(
+        protocol_id,
+        lambda data: cached.load_compiled("compiled", protocol_id, data, Plain),
+        lambda data, value, deps: cached.store_compiled("compiled", protocol_id, data, value, deps),
+        build,
+    )
+
+
+_T = TypeVar("_T", bound="ProtocolShape")
+
+
+def _through_cache(
+    protocol_id: str,
+    load: Callable[[bytes], _T | None],
+    store: Callable[[bytes, _T, list[Path]], None],
+    build: Callable[[Path], tuple[_T, Protocol]],
+) -> _T:
+    """A bundled protocol's cached form (validated model or compiled plain tree), else built and stored.
+
+    The entry is keyed by the file's bytes; a hit must name the protocol asked for (another protocol's
+    entry under this name is a miss). ``build`` also returns the validated model, whose add-ons the new
+    entry depends on.
+    """
     path = protocol_path(protocol_id)
     try:
         data = path.read_bytes()
     except OSError:
         data = None
     if data is not None:
-        hit = cached.load_compiled("compiled", protocol_id, data, Plain)
+        hit = load(data)
         if hit is not None and hit.id == protocol_id:
             return hit
-    protocol = _bundled(protocol_id)
-    plain = compile_protocol(protocol)
+    value, protocol = build(path)
     if data is not None:
-        cached.store_compiled("compiled", protocol_id, data, plain, _addon_files(protocol, path))
-    return plain
+        store(data, value, _addon_files(protocol, path))
+    return value
 
 
 def resolve_compiled(name: str | Path) -> compiled.Protocol | Protocol:
