@@ -236,12 +236,15 @@ def run_block(
     keep_daily: bool = False,
     forced: Sequence[int] | Mapping[int, str] | None = None,
     progress: Callable[[float], None] | None = None,
+    by_event: bool | None = None,
 ) -> Block:
     """Simulate patients ``first`` .. ``first + n - 1`` (each on its own stream) on ``plan`` under ``model``.
 
     ``forced`` replaces the draws: an event on the dose of each of these offsets (0-based study days;
     a mapping names each one's event kind) for every patient taking a dose that day. ``progress`` is
-    called with the share of the block done (0-1) after each cycle window.
+    called with the share of the block done (0-1) after each cycle window. ``by_event``: None picks
+    the runner (``by_event.run_events`` where it applies), False forces the dose-by-dose one, True
+    the event-by-event one (an error where it does not apply); both give the same results.
     """
     import numpy as np
 
@@ -333,6 +336,61 @@ def run_block(
     escalating = [k for k, c in plan.courses.items() if c.escalates]
     record_step = escalating[0] if escalating else None  # its step lives in the record
 
+    # per patient, the cycles whose highest dose was each level: ``level_bits``-bit counters packed in
+    # words, so a window adds them all with one table lookup per word
+    level_bits = _level_bits(W)
+    per_word = 64 // level_bits
+    level_add = np.zeros(((max(G, 1) + per_word - 1) // per_word, G + 2), dtype=np.uint64)  # by window_top code
+    for code in range(1, G + 1):
+        level_add[(code - 1) // per_word, code] = 1 << (level_bits * ((code - 1) % per_word))
+
+    if by_event is not False and forced is None and not keep_daily and uniform == _LOWER and len(courses) == 1:
+        # (one course, so one phase; every event lowers the dose: the event-by-event runner)
+        from lenasched.design.simulation.by_event import Tables, dose_codes, run_events
+
+        course = next(iter(courses.values()))
+        got = dose_codes(plan, course, stride) if J else None
+        ran = None
+        if got is not None:
+            tables = Tables(
+                course=course,
+                codes=got[0],
+                free=got[1],
+                packed_of=packed_of,
+                cap_code=cap_code,
+                none_ceiling=none_ceiling,
+                kinds=K,
+                recovery_days=recovery,
+                hazard=hazard,
+                search=search,
+                shares=shares,
+                no_events=no_events,
+                level_add=level_add,
+                never=_NEVER,
+                unit_shift=_UNIT_SHIFT,
+            )
+            ran = run_events(plan, streams, first, n, tables, progress)
+        if ran is not None:
+            out, done = ran
+            units, events, stopped_out = _finish(
+                out,
+                plan,
+                kind_events=done["kind_events"],
+                tally=done["tally"],
+                events=done["events"],
+                active=done["active"],
+                on=done["on"],
+                last_event=done["last_event"],
+                target=done["target"],
+                stop_window=done["stop_window"],
+                at_level=done["at_level"],
+                dose_prefix=dose_prefix,
+            )
+            units, events, stopped_out = (_unmoved(a, done["pid"]) for a in (units, events, stopped_out))
+            return Block(first=first, units=units, events=events, stopped=stopped_out, tally=out, daily=None)
+        if by_event:
+            raise SimulationError("internal: the event-by-event runner does not apply to this plan")
+
     # --- per-patient state: the record, and preallocated arrays in narrow dtypes ---
     record = np.dtype([(name, np.dtype(code)) for name, code in _RECORD_FIELDS])
     R = np.zeros(n, dtype=np.dtype((np.void, record.itemsize)))
@@ -353,14 +411,7 @@ def run_block(
     stop_window = np.full(n, W - 1, dtype=np.int16)
     window_mark = np.zeros(n, dtype=np.uint8)  # _EVENT | _HELD: had an event, was held, in the window
     window_top = np.zeros(n, dtype=np.uint8)
-    # per patient, the cycles whose highest dose was each level: ``level_bits``-bit counters packed in
-    # words, so a window adds them all with one table lookup per word
-    level_bits = max(W, 1).bit_length()
-    per_word = 64 // level_bits
-    at_level = np.zeros(((max(G, 1) + per_word - 1) // per_word, n), dtype=np.uint64)
-    level_add = np.zeros((len(at_level), G + 2), dtype=np.uint64)  # by window_top code
-    for code in range(1, G + 1):
-        level_add[(code - 1) // per_word, code] = 1 << (level_bits * ((code - 1) % per_word))
+    at_level = np.zeros((len(level_add), n), dtype=np.uint64)
     mark = np.zeros(n, dtype=bool)
     daily = np.zeros((n, days_total), dtype=np.int64) if keep_daily else None
     empty = np.zeros(0, dtype=np.int64)
@@ -826,39 +877,79 @@ def run_block(
             m = compact()  # (n - stopped patients are live: the others among the first m stopped)
         if progress is not None:
             progress((w + 1) / W)
+    flags = F["flags"]
+    units, events, stopped_out = _finish(
+        out,
+        plan,
+        kind_events=kind_events,
+        tally=tally,
+        events=F["events"].copy(),
+        active=(flags & _ACTIVE) != 0,
+        on=(flags & _ON) != 0,
+        last_event=F["last_event"],
+        target=F["target"],
+        stop_window=stop_window,
+        at_level=at_level,
+        dose_prefix=dose_prefix,
+    )
+    if order_of is not None:  # back in patient order
+        units, events, stopped_out = (_unmoved(a, order_of) for a in (units, events, stopped_out))
+        if daily is not None:
+            daily = _unmoved(daily, order_of)
+    return Block(first=first, units=units, events=events, stopped=stopped_out, tally=out, daily=daily)
+
+
+def _finish(
+    out: Tally,
+    plan: DrugPlan,
+    *,
+    kind_events: list[int],
+    tally: NDArray[np.int64],
+    events: NDArray[np.int16],
+    active: NDArray[np.bool_],
+    on: NDArray[np.bool_],
+    last_event: NDArray[np.int16],
+    target: NDArray[np.int16],
+    stop_window: NDArray[np.int16],
+    at_level: NDArray[np.uint64],
+    dose_prefix: NDArray[np.int16],
+) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.bool_]]:
+    """The block's per-patient totals into ``out`` (both runners end here, so their tallies agree by
+    construction); returns the delivered units, events and stopped flags, by position."""
+    import numpy as np
+
     for k_, count in enumerate(kind_events):
         if count:
             out.count(f"kind{k_}.events", count)
+    n = len(tally)
+    J, W = plan.n_doses, len(plan.windows)
     grid_units = tally >> _UNIT_SHIFT
-    units = grid_units * grid
-    flags = F["flags"]
-    on = (flags & _ON) != 0
-    events = F["events"].copy()
-    first_day = day_l[0] if J else 0
-    last_day = np.where((flags & _ACTIVE) != 0, day_l[-1] if J else 0, F["last_event"].astype(np.int64))
+    first_day = int(plan.day[0]) if J else 0
+    last_day = np.where(active, int(plan.day[-1]) if J else 0, last_event.astype(np.int64))
     out.add_hist("units", grid_units)
     out.add_hist("capsules", (tally >> _CAPS_SHIFT) & ((1 << (_UNIT_SHIFT - _CAPS_SHIFT)) - 1))
     out.add_hist("dosing_days", tally & ((1 << _CAPS_SHIFT) - 1))
     out.add_hist("events", events)
     out.add_hist("duration", last_day - first_day + 1)
-    target = F["target"]
     reached = target != _NEVER
     out.add_hist("target_day", target[reached].astype(np.int64) - first_day + 1)
     cycles_on = dose_prefix[stop_window.astype(np.int64) + 1].astype(np.int64) if W else np.zeros(n, dtype=np.int64)
     out.add_hist("visits", cycles_on + 2 * events.astype(np.int64) + plan.clinic_days)
-    for i in range(G):
+    level_bits = _level_bits(W)
+    per_word = 64 // level_bits
+    for i in range(len(plan.ladder)):
         counter = at_level[i // per_word] >> np.uint64(level_bits * (i % per_word))
         counter &= np.uint64((1 << level_bits) - 1)
         out.add_hist(f"level{i}.cycles", counter)
     out.count("stopped", int((~on).sum()))
     out.count("with_event", int((events > 0).sum()))
     out.count("reached", int(reached.sum()))
-    stopped_out = ~on
-    if order_of is not None:  # back in patient order
-        units, events, stopped_out = (_unmoved(a, order_of) for a in (units, events, stopped_out))
-        if daily is not None:
-            daily = _unmoved(daily, order_of)
-    return Block(first=first, units=units, events=events, stopped=stopped_out, tally=out, daily=daily)
+    return grid_units * plan.grid, events, ~on
+
+
+def _level_bits(windows: int) -> int:
+    """Bits of one per-level cycle counter (counters of every level are packed in 64-bit words)."""
+    return max(windows, 1).bit_length()
 
 
 def _unmoved(a: Any, order_of: NDArray[np.int64]) -> Any:

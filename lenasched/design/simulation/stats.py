@@ -53,6 +53,14 @@ class Tally:
         counts[0] += zeros
         self._add(name, counts)
 
+    def add_counts(self, name: str, counts: NDArray[np.int64]) -> None:
+        """Add a histogram already counted (``counts[v]``: how many have value v), as ``add_hist`` of
+        those values would (trailing empty values trimmed)."""
+        import numpy as np
+
+        used = np.flatnonzero(counts)
+        self._add(name, np.array(counts[: used[-1] + 1 if len(used) else 1], dtype=np.int64))
+
     def _add(self, name: str, counts: NDArray[np.int64]) -> None:
         import numpy as np
 
