@@ -388,8 +388,8 @@ def run_block(
             )
             units, events, stopped_out = (_unmoved(a, done["pid"]) for a in (units, events, stopped_out))
             return Block(first=first, units=units, events=events, stopped=stopped_out, tally=out, daily=None)
-        if by_event:
-            raise SimulationError("internal: the event-by-event runner does not apply to this plan")
+    if by_event:
+        raise SimulationError("the event-by-event runner does not apply to this plan or model")
 
     # --- per-patient state: the record, and preallocated arrays in narrow dtypes ---
     record = np.dtype([(name, np.dtype(code)) for name, code in _RECORD_FIELDS])
