@@ -328,7 +328,7 @@ class _Run:
             reach &= given
         if reach.any():
             live["target"][reach] = at[reach]
-        wa, wb = self.win.take(a), self.win.take(b)
+        wa, wb = self.win.take(a, mode="clip"), self.win.take(b)  # (a is J after climbing back to the horizon)
         end_a = self.ew.take(wa)
         np.minimum(end_a, b + 1, out=end_a)  # the stretch's doses in its first cycle: a .. end_a - 1
         first_units = self.grid_sums.take(row + end_a)
