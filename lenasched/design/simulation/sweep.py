@@ -799,14 +799,20 @@ class DaskRunner:
             raise MissingDependencyError("lenasched sweep --dask", "dask[distributed]", "dask") from None
         if self.client is None:
             if self.scheduler is None:
-                cluster = distributed.LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",  # any free port: never the "8787 is in use" warning
-                    silence_logs=logging.CRITICAL,  # no worker log on stderr (a failed unit raises here anyway)
-                )
+                import dask
+
+                # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which makes glibc map
+                # and unmap every array above 128 KiB afresh: the simulation (thousands of such arrays
+                # per work unit) ran 2.6x slower (docs/sweep.md, "Workers' memory allocator")
+                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    cluster = distributed.LocalCluster(
+                        n_workers=self.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0",  # any free port: never the "8787 is in use" warning
+                        silence_logs=logging.CRITICAL,  # no worker log on stderr (a failed unit raises here anyway)
+                    )
                 self._owned.append(cluster)
                 self.client = distributed.Client(cluster, set_as_default=False)
             else:
