@@ -24,9 +24,10 @@ accumulated per patient and counted when the patient moves on to a later cycle.
 
 The rules are the engine's transitions, evaluated once per ceiling (``core._course``); every patient
 draws the same random numbers in the same order as in ``core.run_block``, and both runners end in
-``core._finish``, so the results are identical, patient by patient (``tests/test_simulate_runners.py``
-compares them on every bundled protocol). Everything else (several phases or courses, resumptions at
-the same or the starting dose, forced events, the daily matrix) runs in ``core.run_block``.
+``core._finish``; ``tests/test_simulate_runners.py`` checks that the results are identical, patient
+by patient and count by count, on every bundled protocol it covers. Everything else (several phases
+or courses, resumptions at the same or the starting dose, forced events, the daily matrix) runs in
+``core.run_block``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ exponential threshold and the event falls on the first dose at which the cumulat
 doses taken since reaches it (the same distribution as one Bernoulli draw per dose day, with one
 draw per event instead).
 
+``run_block`` hands plans of one course where every event lowers the dose to
+``by_event.run_events`` (the same results, about twice as fast); this module runs everything else
+and is the reference the other is tested against (``tests/test_simulate_runners.py``).
+
 The dose rules are the engine's (``engine.transitions`` and the fold of ``engine.apply``): the planned
 step climbed at most one level per given dose, capped by the ceiling a reduction set; a reduction
 goes one level below the last dose of the phase, belongs to the phase it is dated in, and below the
