@@ -68,8 +68,7 @@ class Tables:
     none_ceiling: int
     kinds: int
     recovery_days: int
-    hazard: Any
-    search: _Search
+    search: _Search  # the cumulative hazard by dose, and where a draw lands on it
     shares: Any
     no_events: bool
     level_add: Any
@@ -233,19 +232,7 @@ class _Run:
             self.live[f"level{i}"] = np.zeros(n, dtype=np.uint64)
         if not t.no_events:
             u = self.streams.uniform_from(self.live["key"], np.zeros(n, dtype=np.uint64))
-            self.live["next"] = self.landing(u, 0)
-
-    def landing(self, u: NDArray[np.float64], j0: Any) -> Any:
-        """As ``core``'s: the dose of the next event from dose ``j0`` (per patient) on; ``u`` is spent."""
-        import numpy as np
-
-        t = self.t
-        base = t.hazard.take(j0 - 1) if not isinstance(j0, int) else (t.hazard[j0 - 1] if j0 > 0 else 0.0)
-        np.log(u, out=u)
-        np.subtract(base, u, out=u)
-        at = t.search.before(u)
-        np.maximum(at, j0, out=at)
-        return at.astype(self.it)
+            self.live["next"] = self.t.search.landing(u, 0)
 
     # --- one round ---------------------------------------------------------------------------------
 
@@ -524,7 +511,7 @@ class _Run:
         live = self.live
         live["ceiling"] = lower
         live["start"] = back
-        live["next"] = self.landing(next_u, back)
+        live["next"] = self.t.search.landing(next_u, back)
         if self.escalates:
             live["lagging"] = np.minimum(self.due.take(back), live["step"] + 1) != self.free.take(back)  # type: ignore[union-attr]
 

@@ -147,6 +147,22 @@ class _Search:
         counts = np.diff(self.table, append=len(hazard))  # doses in each bucket (equal values, if several)
         self.counts = counts if counts.max() > 1 else None
 
+    def landing(self, u: NDArray[np.float64], j0: Any) -> NDArray[np.int64]:
+        """The dose of the next event from dose ``j0`` on (an int, or one per uniform), for uniforms
+        ``u`` (spent: overwritten): the first dose at which the cumulative hazard since ``j0``
+        reaches ``-log(u)``."""
+        import numpy as np
+
+        if isinstance(j0, int):
+            base: Any = self.hazard[j0 - 1] if j0 > 0 else 0.0
+        else:
+            base = self.hazard.take(j0 - 1)  # (every j0 >= 1: a resumption follows an event)
+        np.log(u, out=u)
+        np.subtract(base, u, out=u)
+        at = self.before(u)
+        np.maximum(at, j0, out=at)
+        return at
+
     def before(self, t: NDArray[np.float64]) -> NDArray[np.int64]:
         import numpy as np
 
@@ -365,7 +381,6 @@ def run_block(
                 none_ceiling=none_ceiling,
                 kinds=K,
                 recovery_days=recovery,
-                hazard=hazard,
                 search=search,
                 shares=shares,
                 no_events=no_events,
@@ -475,14 +490,7 @@ def run_block(
             return None
         return got[0] if len(got) == 1 else np.concatenate(got)
 
-    def landing(u: NDArray[np.float64], j0: int) -> NDArray[np.int64]:
-        """The dose of the next event from dose ``j0`` on, for uniforms ``u`` (spent: overwritten)."""
-        base = hazard[j0 - 1] if j0 > 0 else 0.0
-        np.log(u, out=u)
-        np.subtract(base, u, out=u)
-        at = search.before(u)
-        np.maximum(at, j0, out=at)
-        return at
+    landing = search.landing
 
     def schedule(who: NDArray[np.int64], draws: Any, j0: int) -> None:
         """Draw the next event of patients ``who`` (``draws``: their draw counters) from dose ``j0`` on."""
