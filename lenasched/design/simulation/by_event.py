@@ -379,20 +379,11 @@ class _Run:
     def count_dense(self, *groups: Any) -> None:
         """Count finished cycles of every live patient: ``groups`` is (which, cycle, grid units,
         highest code) repeated, on whole arrays (``which``: whose cycle it is)."""
-        import numpy as np
 
         live = self.live
-        cycles, values, tops = [], [], []
         for which, w, units, top in zip(groups[::4], groups[1::4], groups[2::4], groups[3::4], strict=True):
-            cycles.append(_pick(which, w, self.W))  # (W: not counted)
-            values.append(units)
-            tops.append(top * which)
-        adds = self.fold(np.concatenate(cycles), np.concatenate(values), np.concatenate(tops))
-        size = len(live["pid"])
-        for i, add in enumerate(adds):
-            level = live[f"level{i}"]
-            for g in range(len(tops)):
-                level += add[g * size : (g + 1) * size]
+            for i, add in enumerate(self.fold(_pick(which, w, self.W), units, top * which)):  # (W: not counted)
+                live[f"level{i}"] += add
 
     def fold(self, w: Any, units: Any, top: Any) -> list[Any]:
         """Count cycles ``w`` (W: none) worth ``units`` on the grid with highest code ``top``; each
@@ -485,14 +476,20 @@ class _Run:
         # the cycle's counts: a patient with an event in it; held after the event within it (unless
         # it was held at the cycle's start, or counted already)
         seen = live["last_event"]
-        self.first_events += np.bincount(_pick(self.win_or_none.take(seen) != w, counted, W), minlength=W + 1)[:-1]
+        first = self.win_or_none.take(seen) != w
         fw = self.fw.take(w)
         already = seen < fw
         already &= self.resumed_or_none.take(seen) > fw
         already |= live["marked"] == w
         held = e + 1
         held = (held < self.ew.take(w)) & (back > held)
-        self.held_after += np.bincount(_pick(held & ~already, counted, W), minlength=W + 1)[:-1]
+        # one count for both: by (cycle, first event in it, held after it and not counted yet)
+        key = counted * 4
+        key += first
+        key += 2 * (held & ~already)
+        both = np.bincount(key, minlength=4 * (W + 1))[: 4 * W].reshape(W, 4)
+        self.first_events += both[:, 1] + both[:, 3]
+        self.held_after += both[:, 2] + both[:, 3]
         held |= already
         live["marked"] = _pick(held, w, live["marked"])
         self.event_doses += np.bincount(e if ended is None else _pick(ended, self.J, e), minlength=self.J + 1)[:-1]
