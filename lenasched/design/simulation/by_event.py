@@ -175,16 +175,19 @@ class _Run:
         resume_dose = np.searchsorted(self.day, self.day + 1 + t.recovery_days, side="left")
         self.escalates = t.free is not None
         # every integer array is int64: numpy's ``take`` with other index types is ~10x slower here
-        self.it = it = np.int64
-        self.sums, self.grid_sums = sums.ravel(), grid_sums.ravel().astype(it)
-        self.first_cap, self.codes = first_cap.ravel().astype(it), codes.ravel().astype(it)
-        self.win, self.fw, self.ew = win.astype(it), fw.astype(it), ew.astype(it)
-        self.win_or_none = np.append(win, -1).astype(it)  # (index -1: no event yet)
-        self.resume_dose = resume_dose.astype(it)
-        self.resumed_or_none = np.append(resume_dose, -1).astype(it)
-        self.due = np.append(plan.due, 0).astype(it)  # (padded: a "next dose" past the last one)
-        self.free = np.append(t.free, -(2**20)).astype(it) if self.escalates else None
-        self.down = t.course.down.astype(it)
+        self.sums, self.grid_sums, self.first_cap, self.codes = (
+            sums.ravel(),
+            grid_sums.ravel(),
+            first_cap.ravel(),
+            codes.ravel(),
+        )
+        self.win, self.fw, self.ew = win, fw, ew
+        self.win_or_none = np.append(win, -1)  # (index -1: no event yet)
+        self.resume_dose = resume_dose
+        self.resumed_or_none = np.append(resume_dose, -1)
+        self.due = np.append(plan.due, 0).astype(np.int64)  # (padded: a "next dose" past the last one)
+        self.free = np.append(t.free, -(2**20)) if self.escalates else None
+        self.down = t.course.down.astype(np.int64)
         # each kind's cumulative share by cycle (a number where every cycle has the same)
         shares = np.asarray(t.shares, dtype=np.float64)
         self.shares_by_kind: list[Any] = [
@@ -201,18 +204,18 @@ class _Run:
         self.kind_events = np.zeros(self.K, dtype=np.int64)
         self.kept = ["pid", "events", "last_event", "target", "total"] + [f"level{i}" for i in range(len(t.level_add))]
         self.done: dict[str, list[Any]] = {name: [] for name in [*self.kept, "state", "stop_window"]}
-        self.live: dict[str, Any] = {"pid": np.zeros(0, dtype=it)}
+        self.live: dict[str, Any] = {"pid": np.zeros(0, dtype=np.int64)}
         self.resumed = {"ceiling", "start", "next", "lagging"}
 
     def start(self, first: int, begin: int, n: int) -> None:
         """The live patients: ``begin`` .. ``begin + n - 1`` of the block (``first``: its first patient)."""
         import numpy as np
 
-        t, J, it = self.t, self.J, self.it
+        t, J, it = self.t, self.J, np.int64
         pid = np.arange(begin, begin + n, dtype=it)
         self.live = {
             "pid": pid,
-            "key": self.streams.keys(pid.astype(np.int64) + first),
+            "key": self.streams.keys(pid + first),
             "ceiling": np.full(n, t.none_ceiling, dtype=it),
             "start": np.zeros(n, dtype=it),  # first dose of the stretch on the drug
             "next": np.full(n, J, dtype=it),  # the event that ends it (J: none)
@@ -283,8 +286,6 @@ class _Run:
             back, lower, next_u = back.take(keep), lower.take(keep), next_u.take(keep)
         if len(back):
             self.resume(back, lower, next_u)
-        else:
-            live["pid"] = live["pid"][:0]
 
     def stretch(self, who: NDArray[np.bool_] | None) -> None:
         """The doses from each patient's ``start`` to its ``next`` event (or the horizon), on the plan
@@ -332,9 +333,15 @@ class _Run:
         emit = carry_w >= 0
         emit &= ~same
         later = wb > wa
-        if given is not None:
+        kept_w, kept_u, kept_t = wa, first_units, first_top  # what the patient carries on, unless later
+        if given is not None:  # (one given no dose keeps the cycle it carries)
             emit &= given
             later &= given
+            kept_w, kept_u, kept_t = (
+                _pick(given, wa, carry_w),
+                _pick(given, first_units, carry_u),
+                _pick(given, first_top, carry_t),
+            )
         if later.any():
             # the first cycle is counted too; cycles covered whole (wa + 1 .. wb - 1) by ceiling; the
             # stretch's last cycle is carried on
@@ -359,22 +366,14 @@ class _Run:
             last_units = self.grid_sums.take(rb)
             last_units -= self.grid_sums.take(row + self.fw.take(wb))
             last_top = self.codes.take(crow + b + 1)
-            if given is None:
-                live["cycle"] = _pick(later, wb, wa)
-                live["cycle_units"] = _pick(later, last_units, first_units)
-                live["cycle_top"] = _pick(later, last_top, first_top)
-            else:
-                live["cycle"] = _pick(later, wb, _pick(given, wa, carry_w))
-                live["cycle_units"] = _pick(later, last_units, _pick(given, first_units, carry_u))
-                live["cycle_top"] = _pick(later, last_top, _pick(given, first_top, carry_t))
+            kept_w, kept_u, kept_t = (
+                _pick(later, wb, kept_w),
+                _pick(later, last_units, kept_u),
+                _pick(later, last_top, kept_t),
+            )
         else:
             self.count_dense(emit, carry_w, carry_u, carry_t)
-            if given is None:
-                live["cycle"], live["cycle_units"], live["cycle_top"] = wa, first_units, first_top
-            else:
-                live["cycle"] = _pick(given, wa, carry_w)
-                live["cycle_units"] = _pick(given, first_units, carry_u)
-                live["cycle_top"] = _pick(given, first_top, carry_t)
+        live["cycle"], live["cycle_units"], live["cycle_top"] = kept_w, kept_u, kept_t
 
     def count_dense(self, *groups: Any) -> None:
         """Count finished cycles of every live patient: ``groups`` is (which, cycle, grid units,
@@ -404,13 +403,13 @@ class _Run:
         it is back on the plan's, an event comes, or the horizon; the code of the event's dose."""
         import numpy as np
 
-        live, t, J, it = self.live, self.t, self.J, self.it
-        last = np.zeros(len(live["pid"]), dtype=it)
+        live, t, J = self.live, self.t, self.J
+        last = np.zeros(len(live["pid"]), dtype=np.int64)
         who = np.flatnonzero(live["lagging"])
         while len(who):
             at = live["start"][who]
             s = np.minimum(self.due.take(at), live["step"][who] + 1)
-            code = t.course.by_step.take(s * self.stride + live["ceiling"][who], mode="wrap").astype(it)
+            code = t.course.by_step.take(s * self.stride + live["ceiling"][who], mode="wrap").astype(np.int64)
             live["step"][who] = s
             live["total"][who] += t.packed_of.take(code)
             hit = (code == t.cap_code) & (live["target"][who] == J)
@@ -423,7 +422,7 @@ class _Run:
             adds = self.fold(live["cycle"][counted], live["cycle_units"][counted], live["cycle_top"][counted])
             for i, add in enumerate(adds):
                 live[f"level{i}"][counted] += add
-            units = (t.packed_of.take(code) >> t.unit_shift).astype(it)
+            units = t.packed_of.take(code) >> t.unit_shift
             stay = who[~moving]
             live["cycle_units"][stay] += units[~moving]
             live["cycle_top"][stay] = np.maximum(live["cycle_top"][stay], code[~moving])

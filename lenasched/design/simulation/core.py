@@ -926,8 +926,8 @@ def _finish(
     at_level: NDArray[np.uint64],
     dose_prefix: NDArray[np.int16],
 ) -> tuple[NDArray[np.int64], NDArray[np.int16], NDArray[np.bool_]]:
-    """The block's per-patient totals into ``out`` (both runners end here, so their tallies agree by
-    construction); returns the delivered units, events and stopped flags, by position."""
+    """The block's per-patient totals into ``out`` (both runners end here: these totals are counted one
+    way); returns the delivered units, events and stopped flags, by position."""
     import numpy as np
 
     for k_, count in enumerate(kind_events):
